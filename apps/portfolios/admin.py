@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from apps.portfolios.models import Portfolio, Position
+
+
+class PositionInline(admin.TabularInline):
+    model = Position
+    extra = 1
+    autocomplete_fields = ("asset",)
+    fields = ("asset", "quantity", "cost_basis", "updated_at")
+    readonly_fields = ("updated_at",)
+
+
+@admin.register(Portfolio)
+class PortfolioAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "base_currency", "position_count", "created_at")
+    list_filter = ("base_currency",)
+    search_fields = ("name", "owner__username", "positions__asset__symbol")
+    autocomplete_fields = ("owner",)
+    inlines = (PositionInline,)
+
+    @admin.display(description="Positions", ordering="position_total")
+    def position_count(self, portfolio: Portfolio) -> int:
+        return int(getattr(portfolio, "position_total", 0))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Portfolio]:
+        queryset = super().get_queryset(request).select_related("owner")
+        return queryset.annotate(position_total=Count("positions"))
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ("portfolio", "asset", "quantity", "cost_basis", "updated_at")
+    list_filter = ("asset__asset_type", "portfolio__base_currency")
+    search_fields = ("asset__symbol", "portfolio__name", "portfolio__owner__username")
+    autocomplete_fields = ("portfolio", "asset")
+    list_select_related = ("portfolio", "asset")

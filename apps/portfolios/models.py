@@ -1,0 +1,61 @@
+"""Portfolios and the positions they hold."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.market.models import Asset, currency_validator
+
+
+class Portfolio(models.Model):
+    """A named set of positions owned by one user, valued in its base currency."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portfolios"
+    )
+    name = models.CharField(max_length=100)
+    base_currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="portfolio_name_unique_per_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Position(models.Model):
+    """A holding of one asset in one portfolio."""
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="positions")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="positions")
+    quantity = models.DecimalField(max_digits=28, decimal_places=10)  # fractional shares, crypto
+    cost_basis = models.DecimalField(
+        max_digits=24,
+        decimal_places=8,
+        default=0,
+        help_text="Total paid for the quantity held, in the asset's currency.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["portfolio", "asset__symbol"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portfolio", "asset"], name="position_one_per_portfolio_asset"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="position_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(cost_basis__gte=0), name="position_cost_basis_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.asset_id} in {self.portfolio_id}"

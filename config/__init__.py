@@ -1,0 +1,1 @@
+"""Project wiring: settings, URLs, the ASGI app (`asgi`) and the Celery app (`celery`)."""

@@ -1,0 +1,148 @@
+"""`python -m config.devstack run|test`: what `make run` and `make test` do once installed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from types import FrameType
+
+from dotenv import dotenv_values
+
+from apps.portfolios.demo_login import DEMO_PASSWORD, DEMO_USERNAME
+from config.devstack.database import database_choose
+from config.devstack.redis_local import LocalRedis, redis_ensure
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def say(line: str) -> None:
+    print(f"[devstack] {line}", flush=True)
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def banner_when_up(web_url: str, flower_url: str, stop: threading.Event) -> None:
+    """Print where to go once the web process answers, after the start-up noise."""
+    deadline = time.monotonic() + 120
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{web_url}/admin/login/", timeout=2) as response:  # noqa: S310 - our own local URL
+                if response.status == 200:
+                    break
+        except OSError:
+            stop.wait(0.5)
+    else:
+        return
+    say("=" * 64)
+    say(f"Dashboard:  {web_url}/")
+    say(f"Admin:      {web_url}/admin/")
+    say(f"Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD} (unless you changed it)")
+    say(f"Flower:     {flower_url}/")
+    say("Ctrl-C stops every process started here (Redis too, if it was started here).")
+    say("=" * 64)
+
+
+def run_stack(args: argparse.Namespace) -> int:
+    dot_env = {k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}
+    redis_url = os.environ.get("REDIS_URL") or dot_env.get("REDIS_URL") or DEFAULT_REDIS_URL
+    local_redis = redis_ensure(redis_url, say)
+    honcho: subprocess.Popen[bytes] | None = None
+    stop = threading.Event()
+    try:
+        say("Applying migrations")
+        manage("migrate", "--noinput", "-v", "1")
+        say("Seeding the demo data (idempotent)")
+        manage("seed_demo")
+        port = int(os.environ.get("PORT", args.port))
+        flower_port = int(os.environ.get("FLOWER_PORT", "5555"))
+        child_env = {
+            **os.environ,
+            # The Procfile names uvicorn and celery: the ones of this virtualenv.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+            "PORT": str(port),
+            "FLOWER_PORT": str(flower_port),
+            # Flower's API without auth is for a local machine only (README: production).
+            "FLOWER_UNAUTHENTICATED_API": os.environ.get("FLOWER_UNAUTHENTICATED_API", "true"),
+        }
+        honcho = subprocess.Popen(
+            [sys.executable, "-m", "honcho", "start", "-f", "Procfile", "-p", str(port)],
+            cwd=ROOT,
+            env=child_env,
+        )
+
+        def forward(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+            # honcho ignores a second stop request, so forwarding is safe even when the
+            # terminal already sent it the same Ctrl-C.
+            if honcho and honcho.poll() is None:
+                honcho.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
+        host = "127.0.0.1"
+        threading.Thread(
+            target=banner_when_up,
+            args=(f"http://{host}:{port}", f"http://{host}:{flower_port}", stop),
+            daemon=True,
+        ).start()
+        code = honcho.wait()
+        # Stopped on request (Ctrl-C): that is success, not an error for make to report.
+        return 0 if stop.is_set() else code
+    finally:
+        stop.set()
+        if honcho and honcho.poll() is None:
+            honcho.terminate()
+            honcho.wait(timeout=30)
+        stop_local_redis(local_redis)
+
+
+def stop_local_redis(local_redis: LocalRedis | None) -> None:
+    if local_redis:
+        say("Stopping the Redis started for this run")
+        local_redis.stop()
+
+
+def run_tests(args: argparse.Namespace) -> int:
+    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    local_redis = redis_ensure(redis_url, say)
+    try:
+        choice = database_choose(os.environ.get("DATABASE_URL"))
+        say(f"Database: {choice.description}")
+        env = dict(os.environ)
+        if choice.url:
+            env["DATABASE_URL"] = choice.url
+        command = [sys.executable, "-m", "pytest", *args.pytest_args]
+        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    finally:
+        stop_local_redis(local_redis)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.devstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="migrate, seed, start web, worker, beat and Flower")
+    run.add_argument("--port", default="8000", help="web port (default: %(default)s)")
+    run.set_defaults(handler=run_stack)
+    test = commands.add_parser("test", help="run the test suite against real Redis and database")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    test.set_defaults(handler=run_tests)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        say(f"error: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

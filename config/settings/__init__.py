@@ -1,0 +1,239 @@
+"""Project settings: one module, read from the environment and an optional `.env`.
+
+Profiles differ as data, not copies. The profile is `development` unless
+`DJANGO_ENV` says otherwise or the settings module is `config.settings.production`
+/ `config.settings.test` (the guide's systemd unit names the production one).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from dotenv import load_dotenv
+
+from config.env import Env, SettingError
+from config.logconfig import logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def _profile() -> str:
+    module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    for name in ("production", "test"):
+        if module.endswith(f".{name}"):
+            return name
+    return os.environ.get("DJANGO_ENV", "development").strip().lower() or "development"
+
+
+PROFILE = _profile()
+if PROFILE not in {"development", "production", "test"}:
+    raise SettingError("DJANGO_ENV", PROFILE, "development, production or test")
+if PROFILE != "test":
+    # Tests must not pick up a developer's local `.env` (its database, its Redis).
+    load_dotenv(BASE_DIR / ".env", override=False)
+
+env = Env()
+
+
+def _secret_key() -> str:
+    """Production requires SECRET_KEY; dev keeps a random one on disk; tests share one per run."""
+    if PROFILE == "production":
+        return env.required("SECRET_KEY", "production needs a long random secret")
+    if key := env.raw("SECRET_KEY"):
+        return key
+    if PROFILE == "test":
+        # Exported so that the servers and workers a test starts sign cookies alike.
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+        return os.environ["SECRET_KEY"]
+    key_file = BASE_DIR / ".dev-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+# --- Core -----------------------------------------------------------------------------------
+
+SECRET_KEY = _secret_key()
+DEBUG = env.flag("DEBUG", PROFILE == "development")
+ALLOWED_HOSTS = env.csv(
+    "ALLOWED_HOSTS", [] if PROFILE == "production" else ["localhost", "127.0.0.1", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "django_celery_beat",
+    "apps.market",
+    "apps.portfolios",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+
+DATABASE_URL = env.url(
+    "DATABASE_URL",
+    f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    schemes=("sqlite", "postgres", "postgresql", "pgsql"),
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Real processes (uvicorn, worker, beat) share the file: wait for locks instead of failing.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Test servers started by the suite must see the test database, so it is a file too.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+# django-celery-beat stops running tasks after an edit without it (its #1063).
+USE_TZ = True
+USE_I18N = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if PROFILE == "production":
+    STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by `collectstatic` when the image is built
+else:
+    # Development and tests serve straight from the app folders, no collectstatic needed.
+    WHITENOISE_USE_FINDERS = True
+LOGIN_URL = "admin:login"
+
+# --- Redis: one server, separate roles ------------------------------------------------------
+# Broker, results, cache and channel layer share the database in REDIS_URL, each under a key
+# prefix of its own (pub/sub channels are not scoped by database number anyway), so one
+# REDIS_KEY_PREFIX keeps two deployments, or a test run and `make run`, apart on one server.
+
+REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss"))
+if PROFILE == "test" and not env.raw("REDIS_KEY_PREFIX"):
+    # One prefix per test run, exported so the servers and workers it starts share it.
+    os.environ["REDIS_KEY_PREFIX"] = f"pftest{os.getpid()}"
+REDIS_KEY_PREFIX = env.text("REDIS_KEY_PREFIX", "pf")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+    }
+}
+
+# redis-py 8 defaults to a 5 s socket timeout and a pool of 100: both set here on purpose.
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_connect_timeout": 5,
+                    "socket_timeout": None,
+                    "socket_keepalive": True,
+                    "health_check_interval": 15,
+                    "retry_on_timeout": True,
+                    "max_connections": 1000,
+                }
+            ],
+            "prefix": f"{REDIS_KEY_PREFIX}:ws",
+        },
+    }
+}
+
+# --- Celery -----------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Flower reads task events; they are cheap at our task rates.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Realtime (the guide's settings, with its defaults) ---------------------------------------
+
+REALTIME_UPDATE_INTERVAL = env.integer("REALTIME_UPDATE_INTERVAL", 30, maximum=86_400)
+REALTIME_BATCH_SIZE = env.integer("REALTIME_BATCH_SIZE", 50, maximum=1_000)
+REALTIME_CACHE_TIMEOUT = env.integer("REALTIME_CACHE_TIMEOUT", 300, maximum=86_400)
+WEBSOCKET_TIMEOUT = env.integer("WEBSOCKET_TIMEOUT", 300, maximum=86_400)
+MAX_CONNECTIONS_PER_USER = env.integer("MAX_CONNECTIONS_PER_USER", 5, maximum=10_000)
+MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
+    "MAX_SUBSCRIPTIONS_PER_CONNECTION", 50, maximum=10_000
+)
+
+# --- Logging ----------------------------------------------------------------------------------
+
+LOG_LEVEL = env.text("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise SettingError("LOG_LEVEL", LOG_LEVEL, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+REALTIME_LOG_FILE = env.text("REALTIME_LOG_FILE", "")
+LOGGING = logging_config(level=LOG_LEVEL, realtime_log_file=REALTIME_LOG_FILE or None)
+
+# --- Production hardening ---------------------------------------------------------------------
+
+if PROFILE == "production":
+    if DEBUG:
+        raise SettingError("DEBUG", "true", "false in production")
+    if not ALLOWED_HOSTS:
+        raise SettingError("ALLOWED_HOSTS", "", "the public host names of this site")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = env.flag("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
