@@ -25,7 +25,7 @@ TEST_ONLY_VARIABLES = ("DJANGO_SETTINGS_MODULE", "REDIS_KEY_PREFIX", "DATABASE_U
 def flower_workers(port: int) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}/api/workers?refresh=1"
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local test URL
+        with urllib.request.urlopen(url, timeout=2) as response:
             return dict(json.loads(response.read()))
     except OSError:
         return {}
