@@ -45,7 +45,11 @@ def test_launcher_runs_the_whole_stack_and_ctrl_c_stops_all_of_it(tmp_path: Path
     with log_path.open("wb") as log:
         launcher = subprocess.Popen(
             [sys.executable, "-m", "config.devstack", "run", "--port", str(web_port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             wait_until(
