@@ -1,0 +1,139 @@
+"""The market data source interface: quotes and daily history for a list of symbols.
+
+A provider answers for a whole batch. A failure of the source itself (timeout, HTTP 5xx,
+rate limit) raises; a failure of single symbols (unknown, no data) is reported per symbol
+in the result, so a partial batch is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+
+class MarketState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    PRE = "pre"
+    POST = "post"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The latest price of one symbol as one source reported it (major currency units)."""
+
+    symbol: str
+    price: Decimal
+    previous_close: Decimal | None
+    day_high: Decimal | None
+    day_low: Decimal | None
+    volume: int | None
+    currency: str
+    quote_time: datetime  # timezone-aware, when the source priced it
+    source: str
+    market_state: MarketState = MarketState.UNKNOWN
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.previous_close is None:
+            return None
+        return self.price - self.previous_close
+
+    @property
+    def change_percent(self) -> Decimal | None:
+        if not self.previous_close:
+            return None
+        return (self.price - self.previous_close) / self.previous_close * 100
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One trading day for one symbol, unadjusted."""
+
+    symbol: str
+    day: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int | None
+    source: str
+
+
+class FailureKind(StrEnum):
+    UNKNOWN_SYMBOL = "unknown_symbol"  # the source does not list it
+    NO_DATA = "no_data"  # listed, but nothing usable came back (empty, NaN)
+    UNSUPPORTED = "unsupported"  # this source does not cover this kind of asset
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolFailure:
+    kind: FailureKind
+    reason: str
+    source: str
+
+
+@dataclass
+class QuoteBatch:
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    failures: dict[str, SymbolFailure] = field(default_factory=dict)
+
+
+@dataclass
+class HistoryBatch:
+    bars: dict[str, list[Bar]] = field(default_factory=dict)
+    failures: dict[str, SymbolFailure] = field(default_factory=dict)
+
+
+class ProviderError(Exception):
+    """The source as a whole failed for this batch.
+
+    `partial` carries what the source did answer before it failed (for example the symbols
+    fetched before a rate limit hit), so the caller can keep it and retry only the rest.
+    """
+
+    def __init__(self, source: str, message: str, partial: QuoteBatch | None = None) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.partial = partial
+
+
+class SourceUnavailable(ProviderError):
+    """Timeout, connection error, HTTP 5xx or a body we cannot parse: worth a retry later."""
+
+
+class RateLimited(SourceUnavailable):
+    """The source said slow down (HTTP 429 or its own rate-limit error)."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        retry_after: float | None = None,
+        partial: QuoteBatch | None = None,
+    ) -> None:
+        super().__init__(source, message, partial)
+        self.retry_after = retry_after
+
+
+class PriceProvider(Protocol):
+    """A market data source. Implementations must be safe to call from a Celery worker."""
+
+    name: str
+
+    def covers(self, symbol: str) -> bool:
+        """Whether this source can price the symbol at all (crypto-only sources say no to AAPL)."""
+        ...
+
+    def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
+        """Latest quotes; raises SourceUnavailable/RateLimited when the source itself fails."""
+        ...
+
+    def history(self, symbols: Sequence[str], days: int) -> HistoryBatch:
+        """Daily unadjusted bars for the last `days` calendar days."""
+        ...
