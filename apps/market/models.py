@@ -41,7 +41,16 @@ class Asset(models.Model):
         null=True, blank=True, db_index=True, help_text="When we last saved a quote."
     )
     source = models.CharField(max_length=32, blank=True, help_text="Data source of the quote.")
+    market_state = models.CharField(max_length=8, blank=True, help_text="As the source said.")
+    stale_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why the saved quote is not current; empty when fresh.",
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive assets are never fetched.")
+    always_refresh = models.BooleanField(
+        default=False, help_text="Refresh even when nobody holds or watches it."
+    )
 
     class Meta:
         ordering = ["symbol"]

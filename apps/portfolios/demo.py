@@ -80,6 +80,8 @@ def demo_seed(*, password: str) -> DemoSeedResult:
                 "asset_type": item.asset_type,
                 "exchange": item.exchange,
                 "currency": item.currency,
+                # The demo shows every catalog asset live, held or not.
+                "always_refresh": True,
             },
         )
         assets[item.symbol] = asset

@@ -63,6 +63,11 @@ def run_stack(args: argparse.Namespace) -> int:
         manage("migrate", "--noinput", "-v", "1")
         say("Seeding the demo data (idempotent)")
         manage("seed_demo")
+        sources = os.environ.get("PRICE_SOURCES") or dot_env.get("PRICE_SOURCES") or "simulated"
+        say(f"Prices from: {sources}" + (
+            "  (the offline demo market; PRICE_SOURCES=yahoo for real data)"
+            if sources == "simulated" else ""
+        ))  # fmt: skip
         port = int(os.environ.get("PORT", args.port))
         flower_port = int(os.environ.get("FLOWER_PORT", "5555"))
         child_env = {
@@ -70,6 +75,7 @@ def run_stack(args: argparse.Namespace) -> int:
             # The Procfile names uvicorn and celery: the ones of this virtualenv.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
             "PORT": str(port),
+            "PRICE_SOURCES": sources,
             "FLOWER_PORT": str(flower_port),
             # Flower's API without auth is for a local machine only (README: production).
             "FLOWER_UNAUTHENTICATED_API": os.environ.get("FLOWER_UNAUTHENTICATED_API", "true"),

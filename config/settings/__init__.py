@@ -15,6 +15,7 @@ from typing import Any
 import dj_database_url
 from dotenv import load_dotenv
 
+from apps.market.providers.registry import SOURCES as PRICE_SOURCE_NAMES
 from config.env import Env, SettingError
 from config.logconfig import logging_config
 
@@ -74,9 +75,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_celery_beat",
     "apps.market",
     "apps.portfolios",
+    "apps.realtime",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +217,42 @@ MAX_CONNECTIONS_PER_USER = env.integer("MAX_CONNECTIONS_PER_USER", 5, maximum=10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
     "MAX_SUBSCRIPTIONS_PER_CONNECTION", 50, maximum=10_000
 )
+
+# --- Price pipeline ---------------------------------------------------------------------------
+
+# An ordered failover chain; `simulated` is the offline market (make run's default).
+PRICE_SOURCES = env.csv("PRICE_SOURCES", ["yahoo", "coingecko", "frankfurter"])
+if not PRICE_SOURCES or set(PRICE_SOURCES) - set(PRICE_SOURCE_NAMES):
+    raise SettingError(
+        "PRICE_SOURCES", ",".join(PRICE_SOURCES), "a comma list of " + ", ".join(PRICE_SOURCE_NAMES)
+    )
+# A quote not refreshed for this long is pushed flagged stale.
+REALTIME_STALE_AFTER = env.integer(
+    "REALTIME_STALE_AFTER", 3 * REALTIME_UPDATE_INTERVAL, maximum=7 * 86_400
+)
+# Symbols whose market is closed are refreshed this often instead (saves the rate limit).
+REALTIME_CLOSED_MARKET_INTERVAL = env.integer(
+    "REALTIME_CLOSED_MARKET_INTERVAL", 1800, maximum=86_400
+)
+# Prices kept per symbol for sparklines.
+REALTIME_INTRADAY_POINTS = env.integer("REALTIME_INTRADAY_POINTS", 120, maximum=10_000)
+# Symbols and portfolios someone subscribed to within this many seconds count as watched.
+REALTIME_WATCH_TTL = env.integer("REALTIME_WATCH_TTL", 90, maximum=86_400)
+
+# --- REST ------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_RATES": {
+        "force_price_update": env.text("FORCE_UPDATE_RATE", "10/min"),
+    },
+    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+}
 
 # --- Logging ----------------------------------------------------------------------------------
 

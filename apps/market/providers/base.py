@@ -69,6 +69,7 @@ class FailureKind(StrEnum):
     UNKNOWN_SYMBOL = "unknown_symbol"  # the source does not list it
     NO_DATA = "no_data"  # listed, but nothing usable came back (empty, NaN)
     UNSUPPORTED = "unsupported"  # this source does not cover this kind of asset
+    SOURCE_ERROR = "source_error"  # the source failed as a whole (set by the chain): retry later
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,109 @@
+"""An ordered failover chain of sources: each symbol is priced by the first source that can.
+
+Every quote keeps its own source, so prices from different sources are never mixed silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from apps.market.providers.base import (
+    FailureKind,
+    PriceProvider,
+    ProviderError,
+    Quote,
+    RateLimited,
+    SymbolFailure,
+)
+from apps.market.providers.breaker import CircuitBreaker
+
+logger = logging.getLogger("personal_finance.realtime.providers.chain")
+
+
+@dataclass
+class ChainResult:
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    failures: dict[str, list[SymbolFailure]] = field(default_factory=dict)
+    errors: list[ProviderError] = field(default_factory=list)
+
+    def failure_reason(self, symbol: str) -> str:
+        return "; ".join(f"{f.source}: {f.reason}" for f in self.failures.get(symbol, []))
+
+    @property
+    def transient_symbols(self) -> list[str]:
+        """Failed symbols that only met source outages: worth a retry with backoff."""
+        return [
+            symbol
+            for symbol, failures in self.failures.items()
+            if all(f.kind is FailureKind.SOURCE_ERROR for f in failures)
+        ]
+
+    @property
+    def retry_after(self) -> float | None:
+        waits = [e.retry_after for e in self.errors if isinstance(e, RateLimited) and e.retry_after]
+        return max(waits) if waits else None
+
+
+class ProviderChain:
+    def __init__(self, providers: Sequence[PriceProvider], breaker: CircuitBreaker | None = None):
+        if not providers:
+            raise ValueError("a provider chain needs at least one source")
+        self.providers = list(providers)
+        self.breaker = breaker or CircuitBreaker()
+
+    def quotes(self, symbols: Sequence[str]) -> ChainResult:
+        result = ChainResult()
+        remaining = list(dict.fromkeys(symbols))
+        for provider in self.providers:
+            covered = [symbol for symbol in remaining if provider.covers(symbol)]
+            if not covered:
+                continue
+            if self.breaker.is_open(provider.name):
+                self._fail(
+                    result,
+                    covered,
+                    provider.name,
+                    "skipped: circuit open",
+                    FailureKind.SOURCE_ERROR,
+                )
+                continue
+            answered = self._ask(provider, covered, result)
+            remaining = [symbol for symbol in remaining if symbol not in answered]
+            if not remaining:
+                break
+        for symbol in remaining:
+            if symbol not in result.failures:
+                self._fail(
+                    result, [symbol], "chain", "no source covers it", FailureKind.UNSUPPORTED
+                )
+        return result
+
+    def _ask(self, provider: PriceProvider, symbols: list[str], result: ChainResult) -> set[str]:
+        try:
+            batch = provider.quotes(symbols)
+        except ProviderError as error:
+            opened = self.breaker.record_failure(provider.name)
+            logger.warning("%s failed for %d symbols: %s%s", provider.name, len(symbols), error,
+                           " (circuit now open)" if opened else "")  # fmt: skip
+            result.errors.append(error)
+            partial = error.partial.quotes if error.partial else {}
+            result.quotes.update(partial)
+            missing = [symbol for symbol in symbols if symbol not in partial]
+            self._fail(result, missing, provider.name, str(error), FailureKind.SOURCE_ERROR)
+            return set(partial)
+        self.breaker.record_success(provider.name)
+        result.quotes.update(batch.quotes)
+        for symbol, failure in batch.failures.items():
+            result.failures.setdefault(symbol, []).append(failure)
+        for symbol in batch.quotes:
+            result.failures.pop(symbol, None)
+        return set(batch.quotes)
+
+    @staticmethod
+    def _fail(
+        result: ChainResult, symbols: list[str], source: str, reason: str, kind: FailureKind
+    ) -> None:
+        for symbol in symbols:
+            result.failures.setdefault(symbol, []).append(SymbolFailure(kind, reason, source))

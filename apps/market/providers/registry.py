@@ -1,0 +1,58 @@
+"""Sources by name, as `PRICE_SOURCES` and `--source` name them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from apps.market.providers.base import PriceProvider
+
+
+def _yahoo() -> PriceProvider:
+    from apps.market.providers.yahoo import YahooProvider, yfinance_prepare
+
+    yfinance_prepare()
+    return YahooProvider()
+
+
+def _coingecko() -> PriceProvider:
+    from apps.market.providers.coingecko import CoinGeckoProvider
+
+    return CoinGeckoProvider()
+
+
+def _frankfurter() -> PriceProvider:
+    from apps.market.providers.frankfurter import FrankfurterProvider
+
+    return FrankfurterProvider()
+
+
+def _simulated() -> PriceProvider:
+    from apps.market.providers.simulated import SimulatedProvider
+
+    return SimulatedProvider()
+
+
+# Imports are deferred: the simulated demo must not pay for yfinance and pandas.
+SOURCES: dict[str, Callable[[], PriceProvider]] = {
+    "yahoo": _yahoo,
+    "coingecko": _coingecko,
+    "frankfurter": _frankfurter,
+    "simulated": _simulated,
+}
+
+
+class UnknownSource(ValueError):
+    """A source name that is not in SOURCES."""
+
+
+def source_names_check(names: Sequence[str]) -> list[str]:
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown:
+        raise UnknownSource(
+            f"unknown price source {', '.join(unknown)}; known: {', '.join(sorted(SOURCES))}"
+        )
+    return list(names)
+
+
+def providers_build(names: Sequence[str]) -> list[PriceProvider]:
+    return [SOURCES[name]() for name in source_names_check(names)]

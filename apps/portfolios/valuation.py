@@ -1,0 +1,162 @@
+"""Portfolio values from one set-based query per batch, in Decimal, in each base currency.
+
+The database sums quantity x price and quantity x (price - previous close) per portfolio and
+asset currency; Python then converts each currency subtotal with FX rates that the same
+pipeline fetches (`EURUSD=X`, or the inverse pair). A price or FX rate that is missing is
+reported as missing: its part is left out, the total is flagged incomplete, and nothing is
+ever valued at cost or at a rate of 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+
+from apps.market.models import Asset, AssetType
+from apps.portfolios.models import Position
+
+CENT = Decimal("0.01")
+
+
+@dataclass
+class Valuation:
+    portfolio_id: int
+    name: str
+    base_currency: str
+    total_value: Decimal = Decimal(0)
+    daily_change: Decimal = Decimal(0)
+    cost_basis: Decimal = Decimal(0)
+    positions: int = 0
+    missing: list[str] = field(default_factory=list)  # what could not be valued, and why
+    stale: bool = False
+    as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def daily_change_percent(self) -> Decimal | None:
+        opening = self.total_value - self.daily_change
+        return (self.daily_change / opening * 100).quantize(Decimal("0.0001")) if opening else None
+
+    @property
+    def unrealised_gain(self) -> Decimal:
+        return self.total_value - self.cost_basis
+
+
+def fx_rates() -> dict[tuple[str, str], tuple[Decimal, bool]]:
+    """(from, to) -> (rate, stale) for every priced FX pair and its inverse."""
+    rates: dict[tuple[str, str], tuple[Decimal, bool]] = {}
+    pairs = Asset.objects.filter(asset_type=AssetType.FX, current_price__isnull=False)
+    for symbol, price, stale_reason in pairs.values_list("symbol", "current_price", "stale_reason"):
+        pair = symbol.removesuffix("=X")
+        if len(pair) != 6 or not price:
+            continue
+        base, quote = pair[:3], pair[3:]
+        rates[(base, quote)] = (price, bool(stale_reason))
+        rates.setdefault((quote, base), (1 / price, bool(stale_reason)))
+    return rates
+
+
+def fx_rate(
+    rates: dict[tuple[str, str], tuple[Decimal, bool]], source: str, target: str
+) -> tuple[Decimal, bool] | None:
+    """Direct, inverse, or through USD; None when no rate is known."""
+    if source == target:
+        return Decimal(1), False
+    if (source, target) in rates:
+        return rates[(source, target)]
+    via_usd = rates.get((source, "USD")), rates.get(("USD", target))
+    if via_usd[0] and via_usd[1]:
+        return via_usd[0][0] * via_usd[1][0], via_usd[0][1] or via_usd[1][1]
+    return None
+
+
+def _money() -> DecimalField[Decimal, Decimal]:
+    return DecimalField(max_digits=38, decimal_places=10)
+
+
+def _subtotals(
+    portfolio_ids: QuerySet[Position, int] | Iterable[int],
+) -> QuerySet[Position, dict[str, Any]]:
+    """One aggregate row per (portfolio, asset currency) for the given portfolios."""
+    value = ExpressionWrapper(F("quantity") * F("asset__current_price"), output_field=_money())
+    change = ExpressionWrapper(
+        F("quantity") * (F("asset__current_price") - F("asset__previous_close")),
+        output_field=_money(),
+    )
+    return (
+        Position.objects.filter(portfolio_id__in=portfolio_ids)
+        .values("portfolio_id", "portfolio__name", "portfolio__base_currency", "asset__currency")
+        .annotate(
+            value=Sum(value),
+            change=Sum(change),
+            cost=Sum("cost_basis", filter=Q(asset__current_price__isnull=False)),
+            positions=Count("id"),
+            no_previous=Count(
+                "id",
+                filter=Q(asset__current_price__isnull=False, asset__previous_close__isnull=True),
+            ),
+            unpriced=Count("id", filter=Q(asset__current_price__isnull=True)),
+            stale=Count("id", filter=~Q(asset__stale_reason="")),
+        )
+        .order_by()
+    )
+
+
+def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> list[Valuation]:
+    """Value the given portfolios: one aggregate query plus one query for FX rates."""
+    rates = fx_rates()
+    valuations: dict[int, Valuation] = {}
+    for row in _subtotals(portfolio_ids):
+        valuation = valuations.setdefault(
+            row["portfolio_id"],
+            Valuation(row["portfolio_id"], row["portfolio__name"], row["portfolio__base_currency"]),
+        )
+        _add_subtotal(valuation, row, rates)
+    for valuation in valuations.values():
+        valuation.total_value = valuation.total_value.quantize(CENT)
+        valuation.daily_change = valuation.daily_change.quantize(CENT)
+        valuation.cost_basis = valuation.cost_basis.quantize(CENT)
+    return list(valuations.values())
+
+
+def _add_subtotal(
+    valuation: Valuation, row: dict[str, Any], rates: dict[tuple[str, str], tuple[Decimal, bool]]
+) -> None:
+    currency, count = str(row["asset__currency"]), int(str(row["positions"]))
+    valuation.positions += count
+    if row["unpriced"]:
+        valuation.missing.append(f"{row['unpriced']} position(s) in {currency} have no price")
+    if row["no_previous"]:
+        valuation.missing.append(
+            f"{row['no_previous']} position(s) in {currency} have no previous close"
+        )
+    rate = fx_rate(rates, currency, valuation.base_currency)
+    if rate is None:
+        valuation.missing.append(f"no FX rate {currency}->{valuation.base_currency}")
+        return
+    factor, fx_stale = rate
+    valuation.stale = valuation.stale or fx_stale or bool(row["stale"])
+    valuation.total_value += _decimal(row["value"]) * factor
+    valuation.daily_change += _decimal(row["change"]) * factor
+    valuation.cost_basis += _decimal(row["cost"]) * factor
+
+
+def _decimal(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+def portfolio_ids_holding(symbols: Iterable[str]) -> QuerySet[Position, int]:
+    """Portfolios with a position in any of the symbols, as a subquery."""
+    return (
+        Position.objects.filter(asset__symbol__in=list(symbols))
+        .values_list("portfolio_id", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,30 @@
+"""REST endpoints of the realtime service."""
+
+from __future__ import annotations
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.realtime.serializers import ForcePriceUpdateSerializer
+
+
+class ForcePriceUpdateView(APIView):
+    """POST {"symbols": [...]}: refresh those prices now; 202 with the Celery task id."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "force_price_update"
+
+    def post(self, request: Request) -> Response:
+        from workers.tasks import refresh_prices
+
+        serializer = ForcePriceUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        symbols = serializer.validated_data["symbols"]
+        result = refresh_prices.delay(symbols=symbols)
+        return Response(
+            {"task_id": result.id, "symbols": symbols, "status": "queued"},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -1,0 +1,152 @@
+"""`manage.py update_asset_prices`: a one-time update through the same path as the feed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.market.models import Asset
+from apps.market.pipeline import BatchSummary, batches_split, price_batch_fetch, price_chain
+from apps.market.providers.base import Quote
+from apps.market.providers.registry import SOURCES, providers_build
+from apps.market.selectors import symbols_unknown
+from apps.market.services import bars_save
+from apps.market.symbols import InvalidSymbol, symbol_normalize
+from apps.portfolios.services import portfolios_revalue
+
+
+class Command(BaseCommand):
+    help = "Fetch prices now (all active assets, or --symbols), save them and push the updates."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="only these symbols")
+        parser.add_argument(
+            "--historical", action="store_true", help="fetch daily history instead of quotes"
+        )
+        parser.add_argument(
+            "--days", type=int, default=30, help="days of history with --historical (default 30)"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="fetch and print; write and push nothing"
+        )
+        parser.add_argument(
+            "--source", choices=sorted(SOURCES), help="one source instead of PRICE_SOURCES"
+        )
+        parser.add_argument("--verbose", action="store_true", help="print every symbol's result")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        symbols = self._symbols(options["symbols"])
+        if not 1 <= options["days"] <= 3650:
+            raise CommandError("--days must be between 1 and 3650")
+        if options["days"] != 30 and not options["historical"]:
+            raise CommandError("--days needs --historical")
+        if not symbols:
+            raise CommandError("No active assets to update (add some in /admin or run seed_demo).")
+        source = options["source"]
+        self.stdout.write(
+            f"{'Dry run: ' if options['dry_run'] else ''}{len(symbols)} symbol(s) from "
+            f"{source or ','.join(settings.PRICE_SOURCES)}"
+        )
+        if options["historical"]:
+            self._history(symbols, source, options["days"], dry_run=options["dry_run"])
+        else:
+            self._quotes(symbols, source, dry_run=options["dry_run"], verbose=options["verbose"])
+
+    def _symbols(self, given: Sequence[str] | None) -> list[str]:
+        if not given:
+            return list(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
+        try:
+            symbols = [symbol_normalize(raw) for raw in given]
+        except InvalidSymbol as error:
+            raise CommandError(str(error)) from None
+        unknown = symbols_unknown(symbols)
+        if unknown:
+            raise CommandError(
+                f"Unknown symbol(s): {', '.join(unknown)}. Add them as assets in /admin first."
+            )
+        return list(dict.fromkeys(symbols))
+
+    def _progress(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} symbols"
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r{line}" + ("\n" if done == total else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def _quotes(
+        self, symbols: list[str], source: str | None, *, dry_run: bool, verbose: bool
+    ) -> None:
+        total = BatchSummary()
+        batches = batches_split(symbols, settings.REALTIME_BATCH_SIZE)
+        done = 0
+        for batch in batches:
+            if dry_run:
+                result = price_chain(source).quotes(batch)
+                for quote in result.quotes.values():
+                    self.stdout.write(self._quote_line(quote))
+                total.unchanged += list(result.quotes)
+                total.failed |= {s: result.failure_reason(s) for s in result.failures}
+            else:
+                summary = price_batch_fetch(symbols=batch, source=source)
+                total.changed += summary.changed
+                total.unchanged += summary.unchanged + summary.older
+                total.rejected |= summary.rejected
+                total.failed |= summary.failed
+                if verbose:
+                    for symbol in summary.changed:
+                        self.stdout.write(f"  {symbol}: updated")
+            done += len(batch)
+            self._progress(done, len(symbols))
+        if total.changed:
+            portfolios_revalue(symbols=total.changed)
+        self._summary(total, dry_run=dry_run)
+
+    @staticmethod
+    def _quote_line(quote: Quote) -> str:
+        change = f"{quote.change_percent:+.2f}%" if quote.change_percent is not None else "n/a"
+        return (
+            f"  {quote.symbol:<12} {quote.price:>14} {quote.currency} {change:>8}  "
+            f"{quote.quote_time.isoformat()}  [{quote.source}]"
+        )
+
+    def _summary(self, total: BatchSummary, *, dry_run: bool) -> None:
+        if dry_run:
+            self.stdout.write(f"Fetched: {len(total.unchanged)} (nothing written or pushed)")
+        else:
+            self.stdout.write(
+                f"Updated: {len(total.changed)}  Unchanged: {len(total.unchanged)}  "
+                f"Rejected: {len(total.rejected)}  Failed: {len(total.failed)}"
+            )
+        for symbol, reason in {**total.rejected, **total.failed}.items():
+            self.stderr.write(f"  {symbol}: {reason}")
+        if total.failed or total.rejected:
+            raise CommandError(f"{len(total.failed) + len(total.rejected)} symbol(s) failed")
+
+    def _history(self, symbols: list[str], source: str | None, days: int, *, dry_run: bool) -> None:
+        provider = providers_build([source or settings.PRICE_SOURCES[0]])[0]
+        written = fetched = 0
+        failed: dict[str, str] = {}
+        done = 0
+        for batch in batches_split(symbols, settings.REALTIME_BATCH_SIZE):
+            result = provider.history(batch, days)
+            fetched += sum(len(bars) for bars in result.bars.values())
+            failed |= {symbol: failure.reason for symbol, failure in result.failures.items()}
+            if not dry_run:
+                written += bars_save(bars=result.bars)
+            done += len(batch)
+            self._progress(done, len(symbols))
+        self.stdout.write(
+            f"Daily bars fetched: {fetched}"
+            + (" (nothing written)" if dry_run else f", saved: {written}")
+        )
+        for symbol, reason in failed.items():
+            self.stderr.write(f"  {symbol}: {reason}")
+        if failed:
+            raise CommandError(f"{len(failed)} symbol(s) failed")

@@ -1,0 +1,43 @@
+"""Who is watching what, across every server process: sorted sets in Redis scored by expiry.
+
+The WebSocket servers refresh their sockets' subscriptions here on every heartbeat; the
+pipeline reads them to push only portfolios someone watches and to refresh recently
+watched symbols. An entry a crashed process left behind expires on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from config.redis_client import redis_client, redis_key
+
+WATCH_TTL_SECONDS = 90
+
+
+def _key(kind: str) -> str:
+    return redis_key("watch", kind)
+
+
+def watch_touch(*, kind: str, members: Iterable[str | int], ttl: int = WATCH_TTL_SECONDS) -> None:
+    """Mark members (symbols or portfolio ids) as watched for the next `ttl` seconds."""
+    expires = time.time() + ttl
+    mapping = {str(member): expires for member in members}
+    if mapping:
+        redis_client().zadd(_key(kind), mapping, gt=True)
+
+
+def watched(kind: str) -> set[str]:
+    """Members watched now; expired entries are pruned on the way."""
+    client = redis_client()
+    now = time.time()
+    client.zremrangebyscore(_key(kind), "-inf", now)
+    return {str(member) for member in client.zrangebyscore(_key(kind), now, "+inf")}
+
+
+def watched_portfolio_ids() -> set[int]:
+    return {int(member) for member in watched("portfolio")}
+
+
+def watched_symbols() -> set[str]:
+    return watched("asset")
