@@ -39,7 +39,7 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str) -> An
 
 
 @pytest.fixture(scope="session", autouse=True)
-def redis_is_up() -> None:
+def redis_is_up() -> Iterator[None]:
     address = RedisAddress.from_url(settings.REDIS_URL)
     if not redis_answers(address):
         pytest.exit(
@@ -47,6 +47,18 @@ def redis_is_up() -> None:
             "`make test`, which starts one when needed.",
             returncode=3,
         )
+    yield
+    redis_prefix_clear()
+
+
+def redis_prefix_clear() -> None:
+    """Delete every key this run left under its own prefix (queues, cache, locks, rings)."""
+    from config.redis_client import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
 
 
 def child_database_url() -> str:
@@ -138,3 +150,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" and report.failed:
         item.stash[FAILED_KEY] = True
     return report
+
+
+def procfile_command(name: str) -> str:
+    from honcho.environ import parse_procfile
+
+    return str(parse_procfile((ROOT / "Procfile").read_text()).processes[name])
+
+
+@pytest.fixture
+def celery_worker_process(
+    child_env: dict[str, str], start_process: Callable[..., RunningProcess]
+) -> RunningProcess:
+    """The Procfile's worker, one process, ready to take tasks."""
+    from config.celery import app
+
+    worker = start_process(
+        "worker", procfile_command("worker"), {**child_env, "CELERY_CONCURRENCY": "1"}
+    )
+    wait_until(lambda: app.control.ping(timeout=0.5), timeout=40, what="the worker to answer")
+    return worker

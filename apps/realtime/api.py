@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kombu.exceptions import OperationalError
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +24,13 @@ class ForcePriceUpdateView(APIView):
         serializer = ForcePriceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         symbols = serializer.validated_data["symbols"]
-        result = refresh_prices.delay(symbols=symbols)
+        try:
+            result = refresh_prices.delay(symbols=symbols)
+        except OperationalError:
+            return Response(
+                {"detail": "The task queue is unavailable; try again shortly."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
         return Response(
             {"task_id": result.id, "symbols": symbols, "status": "queued"},
             status=status.HTTP_202_ACCEPTED,

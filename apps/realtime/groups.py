@@ -8,7 +8,7 @@ as is.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,13 +39,18 @@ def _json_default(value: Any) -> Any:
         return float(value)  # money leaves Decimal only here, at the edge
     if isinstance(value, datetime):
         return wire_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def frame_encode(message_type: str, data: dict[str, Any], *, at: datetime | None = None) -> str:
     """The guide's envelope {type, data, timestamp}, as JSON text."""
     envelope = {"type": message_type, "data": data, "timestamp": wire_time(at)}
-    return orjson.dumps(envelope, default=_json_default).decode()
+    # orjson writes datetimes itself as "+00:00"; passing them through gives the wire's "Z".
+    return orjson.dumps(
+        envelope, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME
+    ).decode()
 
 
 def group_event(text: str) -> dict[str, str]:

@@ -221,11 +221,17 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
 # --- Price pipeline ---------------------------------------------------------------------------
 
 # An ordered failover chain; `simulated` is the offline market (make run's default).
-PRICE_SOURCES = env.csv("PRICE_SOURCES", ["yahoo", "coingecko", "frankfurter"])
+# Tests never reach the internet: their default is the simulated market.
+PRICE_SOURCES = env.csv(
+    "PRICE_SOURCES", ["simulated"] if PROFILE == "test" else ["yahoo", "coingecko", "frankfurter"]
+)
 if not PRICE_SOURCES or set(PRICE_SOURCES) - set(PRICE_SOURCE_NAMES):
     raise SettingError(
         "PRICE_SOURCES", ",".join(PRICE_SOURCES), "a comma list of " + ", ".join(PRICE_SOURCE_NAMES)
     )
+# Where the keyless fallback sources answer (a proxy or mirror); empty: their public API.
+COINGECKO_BASE_URL = env.text("COINGECKO_BASE_URL", "")
+FRANKFURTER_BASE_URL = env.text("FRANKFURTER_BASE_URL", "")
 # A quote not refreshed for this long is pushed flagged stale.
 REALTIME_STALE_AFTER = env.integer(
     "REALTIME_STALE_AFTER", 3 * REALTIME_UPDATE_INTERVAL, maximum=7 * 86_400

@@ -7,15 +7,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from honcho.environ import parse_procfile
 
-from tests.conftest import ROOT, free_port, wait_until
+from tests.conftest import free_port, procfile_command, wait_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 
 def procfile_commands() -> dict[str, str]:
-    return dict(parse_procfile((ROOT / "Procfile").read_text()).processes)
+    return {name: procfile_command(name) for name in ("web", "worker", "beat", "flower")}
 
 
 def http_status(url: str) -> int | None:

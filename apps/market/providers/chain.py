@@ -88,8 +88,11 @@ class ProviderChain:
             logger.warning("%s failed for %d symbols: %s%s", provider.name, len(symbols), error,
                            " (circuit now open)" if opened else "")  # fmt: skip
             result.errors.append(error)
-            partial = error.partial.quotes if error.partial else {}
+            answered = error.partial.quotes if error.partial else {}
+            partial = {symbol: answered[symbol] for symbol in symbols if symbol in answered}
             result.quotes.update(partial)
+            for symbol in partial:  # priced after all: earlier sources' failures no longer count
+                result.failures.pop(symbol, None)
             missing = [symbol for symbol in symbols if symbol not in partial]
             self._fail(result, missing, provider.name, str(error), FailureKind.SOURCE_ERROR)
             return set(partial)
@@ -97,6 +100,8 @@ class ProviderChain:
         result.quotes.update(batch.quotes)
         for symbol, failure in batch.failures.items():
             result.failures.setdefault(symbol, []).append(failure)
+        silent = [s for s in symbols if s not in batch.quotes and s not in batch.failures]
+        self._fail(result, silent, provider.name, "no answer for it", FailureKind.NO_DATA)
         for symbol in batch.quotes:
             result.failures.pop(symbol, None)
         return set(batch.quotes)

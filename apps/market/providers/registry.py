@@ -15,15 +15,22 @@ def _yahoo() -> PriceProvider:
 
 
 def _coingecko() -> PriceProvider:
-    from apps.market.providers.coingecko import CoinGeckoProvider
+    from apps.market.providers.coingecko import DEFAULT_BASE_URL, CoinGeckoProvider
 
-    return CoinGeckoProvider()
+    return CoinGeckoProvider(base_url=_base_url("COINGECKO_BASE_URL", DEFAULT_BASE_URL))
 
 
 def _frankfurter() -> PriceProvider:
-    from apps.market.providers.frankfurter import FrankfurterProvider
+    from apps.market.providers.frankfurter import DEFAULT_BASE_URL, FrankfurterProvider
 
-    return FrankfurterProvider()
+    return FrankfurterProvider(base_url=_base_url("FRANKFURTER_BASE_URL", DEFAULT_BASE_URL))
+
+
+def _base_url(setting: str, default: str) -> str:
+    """A configured base URL (a proxy, a mirror, a test stand-in), else the source's own."""
+    from django.conf import settings
+
+    return str(getattr(settings, setting, "")) or default
 
 
 def _simulated() -> PriceProvider:

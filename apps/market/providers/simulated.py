@@ -125,7 +125,10 @@ def _session(symbol: str, day: date, step: int) -> tuple[float, float, float, fl
     """Open, last, high and low of `day` up to `step` (the open counts toward high and low)."""
     open_ = _close(symbol, day - timedelta(days=1))
     seen = _intraday_path(symbol, day)[: step + 1]
-    return open_, float(seen[-1]), max(open_, float(seen.max())), min(open_, float(seen.min()))
+    # The path is kept in float32; the day's last step is its close, taken exactly, so a day's
+    # bar closes at the next day's previous close to the last digit.
+    last = _close(symbol, day) if step >= STEPS_PER_DAY - 1 else float(seen[-1])
+    return open_, last, max(open_, last, float(seen.max())), min(open_, last, float(seen.min()))
 
 
 def _volume(symbol: str, day: date, step: int) -> int:

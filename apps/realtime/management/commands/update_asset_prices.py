@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,14 +70,15 @@ class Command(BaseCommand):
         return list(dict.fromkeys(symbols))
 
     def _progress(self, done: int, total: int) -> None:
+        """A bar redrawn in place on a terminal; one line per batch in a log."""
         width = 30
         filled = width * done // total
         line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} symbols"
-        if sys.stderr.isatty():
-            sys.stderr.write(f"\r{line}" + ("\n" if done == total else ""))
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        tty = self.stderr.isatty()
+        self.stderr.write(
+            ("\r" if tty else "") + line, ending="\n" if done == total or not tty else ""
+        )
+        self.stderr.flush()
 
     def _quotes(
         self, symbols: list[str], source: str | None, *, dry_run: bool, verbose: bool

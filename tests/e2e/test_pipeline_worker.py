@@ -1,0 +1,116 @@
+"""A periodic tick end to end: a real worker runs refresh_prices on the simulated source, and a
+subscriber on the real channel layer receives the asset and portfolio updates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+
+from apps.market.intraday import intraday_get
+from apps.market.models import Asset
+from apps.market.updates import asset_cache_key
+from apps.portfolios.models import Portfolio
+from apps.realtime.groups import FRAME_EVENT, asset_group, portfolio_group
+from apps.realtime.watching import watch_touch
+from tests.conftest import RunningProcess
+from tests.factories import asset_create, portfolio_create, position_create
+
+pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+
+CENT = Decimal("0.01")
+
+
+async def receive_updates(
+    groups: list[str], trigger: Callable[[], Any], done: Callable[[list[dict]], bool]
+) -> list[dict]:
+    """Join the groups on the real layer, run `trigger`, collect frames until `done`."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    for group in groups:
+        await layer.group_add(group, channel)
+    await asyncio.to_thread(trigger)
+    frames: list[dict] = []
+    async with asyncio.timeout(30):
+        while not done(frames):
+            event = await layer.receive(channel)
+            assert event["type"] == FRAME_EVENT
+            frames.append(json.loads(event["text"]))
+    for group in groups:
+        await layer.group_discard(group, channel)
+    return frames
+
+
+def test_tick_saves_prices_and_pushes_asset_and_portfolio_updates(
+    celery_worker_process: RunningProcess,
+) -> None:
+    from workers.tasks import refresh_prices
+
+    aapl, sap = asset_create("AAPL", currency="USD"), asset_create("SAP.DE", currency="EUR")
+    asset_create("EURUSD=X", currency="USD", asset_type="fx")
+    portfolio = portfolio_create(name="Growth", base_currency="USD")
+    position_create(portfolio, aapl, quantity="10", cost_basis="1500")
+    position_create(portfolio, sap, quantity="4", cost_basis="700")
+    watch_touch(kind="portfolio", members=[portfolio.pk])
+
+    frames = asyncio.run(
+        receive_updates(
+            [asset_group("AAPL"), portfolio_group(portfolio.pk)],
+            lambda: refresh_prices.delay(),
+            # Position saves push early, incomplete values (no prices yet): wait for the tick's.
+            lambda frames: (
+                any(f["type"] == "asset_update" for f in frames)
+                and any(f["type"] == "portfolio_update" and f["data"]["complete"] for f in frames)
+            ),
+        )
+    )
+
+    saved = {a.symbol: a for a in Asset.objects.all()}
+    assert all(a.current_price and a.source == "simulated" for a in saved.values())
+    asset_update = next(f for f in frames if f["type"] == "asset_update")
+    assert asset_update["timestamp"].endswith("Z")
+    data = asset_update["data"]
+    assert data["symbol"] == "AAPL"
+    assert Decimal(str(data["price"])) == saved["AAPL"].current_price
+    assert data["source"] == "simulated"
+    assert data["stale"] is False
+    assert {"change", "change_percent", "volume", "high", "low", "currency"} <= set(data)
+    assert cache.get(asset_cache_key("AAPL"))
+    assert intraday_get("AAPL")
+
+    valuation = [f for f in frames if f["type"] == "portfolio_update"][-1]["data"]
+    assert valuation["complete"] is True
+    rate = saved["EURUSD=X"].current_price
+    expected_total = (
+        10 * saved["AAPL"].current_price + 4 * saved["SAP.DE"].current_price * rate
+    ).quantize(CENT)
+    expected_change = (
+        10 * (saved["AAPL"].current_price - saved["AAPL"].previous_close)
+        + 4 * (saved["SAP.DE"].current_price - saved["SAP.DE"].previous_close) * rate
+    ).quantize(CENT)
+    assert valuation["portfolio_id"] == portfolio.pk
+    assert valuation["name"] == "Growth"
+    assert Decimal(str(valuation["total_value"])) == expected_total
+    assert Decimal(str(valuation["daily_change"])) == expected_change
+    assert valuation["complete"] is True
+    assert valuation["currency"] == "USD"
+
+
+def test_unwatched_portfolio_is_not_pushed(celery_worker_process: RunningProcess) -> None:
+    from workers.tasks import revalue_portfolios
+
+    asset = asset_create("MSFT")
+    watched, unwatched = portfolio_create(), portfolio_create()
+    position_create(watched, asset)
+    position_create(unwatched, asset)
+    Asset.objects.filter(pk=asset.pk).update(current_price=Decimal("100"))
+    watch_touch(kind="portfolio", members=[watched.pk])
+    result = revalue_portfolios.delay(["MSFT"]).get(timeout=30)
+    assert result == {"symbols": 1, "portfolios": 1}
+    assert Portfolio.objects.count() == 2
