@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from celery.result import AsyncResult
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
@@ -19,7 +21,7 @@ from apps.market.updates import asset_cache_key
 from apps.portfolios.models import Portfolio
 from apps.realtime.groups import FRAME_EVENT, asset_group, portfolio_group
 from apps.realtime.watching import watch_touch
-from tests.conftest import RunningProcess
+from tests.conftest import ROOT, RunningProcess, wait_until
 from tests.factories import asset_create, portfolio_create, position_create
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -114,3 +116,48 @@ def test_unwatched_portfolio_is_not_pushed(celery_worker_process: RunningProcess
     result = revalue_portfolios.delay(["MSFT"]).get(timeout=30)
     assert result == {"symbols": 1, "portfolios": 1}
     assert Portfolio.objects.count() == 2
+
+
+def test_a_position_change_pushes_a_fresh_value_at_once(
+    celery_worker_process: RunningProcess,
+) -> None:
+    asset = asset_create("NVDA")
+    Asset.objects.filter(pk=asset.pk).update(
+        current_price=Decimal("100"), previous_close=Decimal("90")
+    )
+    portfolio = portfolio_create(name="Chips", base_currency="USD")
+    position = position_create(portfolio, asset, quantity="3")
+
+    def edit_position() -> None:
+        position.quantity = Decimal("5")
+        position.save()
+
+    frames = asyncio.run(
+        receive_updates(
+            [portfolio_group(portfolio.pk)],
+            edit_position,
+            lambda frames: any(f["data"]["total_value"] == 500.0 for f in frames),
+        )
+    )
+    pushed = next(f["data"] for f in frames if f["data"]["total_value"] == 500.0)
+    assert pushed["daily_change"] == 50.0
+    assert pushed["daily_change_percent"] == 11.1111
+
+
+def test_celery_call_forces_an_update_as_the_readme_says(
+    celery_worker_process: RunningProcess, child_env: dict[str, str]
+) -> None:
+    asset_create("AAPL")
+    asset_create("MSFT")
+    result = subprocess.run(
+        ["celery", "-A", "config", "call", "workers.tasks.refresh_prices",
+         "--kwargs", '{"symbols": ["AAPL"]}'],
+        cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    task_id = result.stdout.strip()
+    assert AsyncResult(task_id).get(timeout=30) == {"symbols": 1, "batches": 1, "batch_size": 50}
+    wait_until(
+        lambda: Asset.objects.get(symbol="AAPL").current_price is not None,
+        timeout=30, what="AAPL to be priced",
+    )  # fmt: skip
+    assert Asset.objects.get(symbol="MSFT").current_price is None

@@ -8,9 +8,9 @@ from apps.market.providers.base import PriceProvider
 
 
 def _yahoo() -> PriceProvider:
-    from apps.market.providers.yahoo import YahooProvider, yfinance_prepare
+    from apps.market.providers.yahoo import YahooProvider
 
-    yfinance_prepare()
+    # The provider prepares yfinance (its own cache folder) once per process on first use.
     return YahooProvider()
 
 
