@@ -1,0 +1,44 @@
+"""`manage.py start_price_feed`: stores the schedule, then ticks in the foreground until stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from apps.market.models import Asset
+from apps.market.schedule import REFRESH_TASK_NAME
+from tests.conftest import RunningProcess, wait_until
+from tests.factories import asset_create
+
+pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+
+
+def test_feed_stores_its_schedule_logs_each_tick_and_stops_cleanly_on_sigterm(
+    child_env: dict[str, str], start_process: Callable[..., RunningProcess]
+) -> None:
+    asset_create("AAPL", always_refresh=True)
+    feed = start_process(
+        "feed",
+        "exec python manage.py start_price_feed --interval 2 --batch-size 10 --concurrency 1",
+        child_env,
+    )
+    wait_until(
+        lambda: "batch: 1 symbols, 1 changed" in feed.output(),
+        timeout=60, what="the feed's first batch",
+    )  # fmt: skip
+    output = feed.output()
+    assert "Price feed: every 2s, batches of 10, sources simulated" in output
+    assert "tick: 1 symbols in 1 batches of up to 10" in output
+    task = PeriodicTask.objects.get(name=REFRESH_TASK_NAME)
+    assert task.interval is not None
+    assert task.interval.every == 2
+    assert '"batch_size": 10' in task.kwargs
+    assert Asset.objects.get(symbol="AAPL").source == "simulated"
+
+    os.killpg(feed.popen.pid, signal.SIGTERM)  # what systemd sends
+    assert feed.popen.wait(timeout=30) == 0
+    assert "Warm shutdown" in feed.output()
