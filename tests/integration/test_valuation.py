@@ -1,0 +1,347 @@
+"""Portfolio valuation in PostgreSQL: exact Decimal values, FX, missing prices, batching."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from decimal import Decimal
+from itertools import count
+from typing import Any
+
+import orjson
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.market.models import Asset, AssetType
+from apps.portfolios.models import Portfolio
+from apps.portfolios.services import portfolios_revalue
+from apps.portfolios.updates import (
+    portfolio_cache_key,
+    portfolio_frames_build,
+    portfolio_snapshot_get,
+)
+from apps.portfolios.valuation import Valuation, portfolio_ids_holding, portfolios_value
+from apps.realtime.groups import FRAME_EVENT, portfolio_group
+from apps.realtime.watching import watch_touch, watched_portfolio_ids
+from config.redis_client import redis_client, redis_key
+from tests.factories import asset_create, portfolio_create, position_create
+
+pytestmark = pytest.mark.django_db
+
+_owners = count(1)
+
+
+def new_portfolio(**fields: Any) -> Portfolio:
+    """A portfolio of a new owner without a password (hashing one costs a quarter second)."""
+    owner = User.objects.create(username=f"valuation-owner-{next(_owners)}")
+    return portfolio_create(owner, **fields)
+
+
+def priced(symbol: str, price: str | None, previous: str | None = None, **fields: Any) -> Asset:
+    """An asset with a saved quote (price None: never priced)."""
+    return asset_create(
+        symbol,
+        current_price=Decimal(price) if price is not None else None,
+        previous_close=Decimal(previous) if previous is not None else None,
+        **fields,
+    )
+
+
+def fx_pair(symbol: str, rate: str, **fields: Any) -> Asset:
+    return priced(symbol, rate, rate, asset_type=AssetType.FX, currency=symbol[3:6], **fields)
+
+
+def value_of(portfolio: Portfolio) -> Valuation:
+    [valuation] = portfolios_value([portfolio.id])
+    return valuation
+
+
+def test_a_usd_portfolio_is_valued_to_the_cent() -> None:
+    portfolio = new_portfolio(name="Tech")
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("MSFT", "420.25", "425.00"), "3.2", "1400")
+
+    valuation = value_of(portfolio)
+
+    # 10 x 231.50 + 3.2 x 420.25 = 2315.00 + 1344.80
+    assert valuation.total_value == Decimal("3659.80")
+    # 10 x 2.50 + 3.2 x -4.75 = 25.00 - 15.20
+    assert valuation.daily_change == Decimal("9.80")
+    # 9.80 / (3659.80 - 9.80) x 100 = 0.26849...
+    assert valuation.daily_change_percent == Decimal("0.2685")
+    assert valuation.cost_basis == Decimal("3400.00")
+    assert valuation.unrealised_gain == Decimal("259.80")
+    assert valuation.base_currency == "USD"
+    assert valuation.name == "Tech"
+    assert valuation.positions == 2
+    assert valuation.complete
+    assert valuation.missing == []
+    assert not valuation.stale
+
+
+def test_values_are_rounded_to_the_cent() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("BTC-USD", "65432.10", "64000.00"), "0.0123", "700.005")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("804.81")  # 804.814830
+    assert valuation.daily_change == Decimal("17.61")  # 0.0123 x 1432.10 = 17.61483
+    assert valuation.cost_basis == Decimal("700.00")  # 700.005, half to even
+    assert valuation.total_value.as_tuple().exponent == -2
+
+
+def test_a_eur_portfolio_converts_usd_assets_with_the_inverse_of_eurusd() -> None:
+    fx_pair("EURUSD=X", "1.25")  # 1 EUR = 1.25 USD, so 1 USD = 0.80 EUR
+    portfolio = new_portfolio(base_currency="EUR")
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("SAP.DE", "210.00", "200.00", currency="EUR"), "5", "900")
+
+    valuation = value_of(portfolio)
+
+    # AAPL 2315.00 USD = 1852.00 EUR; SAP 1050.00 EUR
+    assert valuation.total_value == Decimal("2902.00")
+    # AAPL 25.00 USD = 20.00 EUR; SAP 50.00 EUR
+    assert valuation.daily_change == Decimal("70.00")
+    assert valuation.daily_change_percent == Decimal("2.4718")  # 70 / 2832
+    assert valuation.cost_basis == Decimal("2500.00")  # 1600.00 + 900.00
+    assert valuation.base_currency == "EUR"
+    assert valuation.complete
+
+
+def test_an_inverse_rate_that_does_not_divide_evenly_is_exact_to_the_cent() -> None:
+    fx_pair("EURUSD=X", "1.08")
+    eur = new_portfolio(base_currency="EUR")
+    usd = new_portfolio(base_currency="USD")
+    aapl = priced("AAPL", "231.50", "229.00")
+    sap = priced("SAP.DE", "210.00", "200.00", currency="EUR")
+    position_create(eur, aapl, "10", "2000")
+    position_create(usd, sap, "5", "900")
+
+    by_id = {v.portfolio_id: v for v in portfolios_value([eur.id, usd.id])}
+
+    assert by_id[eur.id].total_value == Decimal("2143.52")  # 2315 / 1.08 = 2143.5185...
+    assert by_id[eur.id].cost_basis == Decimal("1851.85")  # 2000 / 1.08 = 1851.8518...
+    assert by_id[usd.id].total_value == Decimal("1134.00")  # 1050 x 1.08, the direct rate
+    assert by_id[usd.id].daily_change == Decimal("54.00")
+
+
+def test_a_rate_between_two_non_usd_currencies_goes_through_usd() -> None:
+    fx_pair("EURUSD=X", "1.25")
+    fx_pair("GBPUSD=X", "1.60")
+    portfolio = new_portfolio(base_currency="GBP")
+    position_create(portfolio, priced("SAP.DE", "200.00", "200.00", currency="EUR"), "4", "800")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("625.00")  # 800 EUR x 1.25 / 1.60
+    assert valuation.complete
+
+
+def test_a_position_without_a_price_is_left_out_and_reported_not_valued_at_cost() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("NEWCO", None), "100", "5000")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("2315.00")  # not 7315.00: never valued at cost
+    assert valuation.daily_change == Decimal("25.00")
+    assert valuation.cost_basis == Decimal("2000.00")  # its cost is left out with its value
+    assert valuation.unrealised_gain == Decimal("315.00")
+    assert not valuation.complete
+    assert valuation.missing == ["1 position(s) in USD have no price"]
+    assert valuation.positions == 2
+
+
+def test_a_position_without_a_previous_close_is_reported() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("IPO", "50.00", None), "2", "90")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("2415.00")
+    assert valuation.daily_change == Decimal("25.00")
+    assert valuation.missing == ["1 position(s) in USD have no previous close"]
+
+
+def test_a_currency_without_any_fx_rate_is_reported_missing_never_converted_at_one() -> None:
+    fx_pair("EURUSD=X", "1.25")  # a rate exists, but not for JPY
+    portfolio = new_portfolio(base_currency="USD")
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("7203.T", "2800", "2750", currency="JPY"), "100", "270000")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("2315.00")  # not 282315.00
+    assert valuation.daily_change == Decimal("25.00")
+    assert valuation.cost_basis == Decimal("2000.00")
+    assert not valuation.complete
+    assert valuation.missing == ["no FX rate JPY->USD"]
+
+
+def test_a_stale_asset_makes_the_valuation_stale() -> None:
+    fresh, stale = new_portfolio(), new_portfolio()
+    aapl = priced("AAPL", "231.50", "229.00")
+    position_create(fresh, aapl)
+    position_create(stale, aapl)
+    position_create(stale, priced("MSFT", "420.00", "425.00", stale_reason="source unavailable"))
+
+    by_id = {v.portfolio_id: v for v in portfolios_value([fresh.id, stale.id])}
+
+    assert by_id[fresh.id].stale is False
+    assert by_id[stale.id].stale is True
+    assert by_id[stale.id].complete  # stale prices are still prices
+
+
+def test_a_stale_fx_rate_makes_the_valuation_stale() -> None:
+    fx_pair("EURUSD=X", "1.25", stale_reason="source unavailable")
+    portfolio = new_portfolio(base_currency="EUR")
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"))
+
+    assert value_of(portfolio).stale is True
+
+
+def test_only_portfolios_holding_the_symbols_are_valued() -> None:
+    aapl, msft, ko = priced("AAPL", "230", "229"), priced("MSFT", "420", "425"), priced("KO", "68")
+    apple_only, microsoft_only, both, neither = (new_portfolio() for _ in range(4))
+    position_create(apple_only, aapl)
+    position_create(microsoft_only, msft)
+    position_create(both, aapl)
+    position_create(both, msft)
+    position_create(neither, ko)
+
+    valued = portfolios_value(portfolio_ids_holding(["AAPL"]))
+
+    assert {v.portfolio_id for v in valued} == {apple_only.id, both.id}
+    assert {v.portfolio_id: v.total_value for v in valued}[both.id] == Decimal("6500.00")
+    assert {v.portfolio_id for v in portfolios_value(portfolio_ids_holding(["ZZZ"]))} == set()
+
+
+def portfolios_with_positions(count: int, assets: list[Asset]) -> list[int]:
+    ids = []
+    for _ in range(count):
+        portfolio = new_portfolio()
+        for asset in assets:
+            position_create(portfolio, asset)
+        ids.append(portfolio.id)
+    return ids
+
+
+def test_the_query_count_does_not_grow_with_the_number_of_portfolios() -> None:
+    fx_pair("EURUSD=X", "1.25")
+    assets = [
+        priced("AAPL", "230", "229"),
+        priced("SAP.DE", "210", "200", currency="EUR"),
+        priced("NEWCO", None),
+    ]
+    few = portfolios_with_positions(3, assets)
+    many = portfolios_with_positions(30, assets)
+
+    with CaptureQueriesContext(connection) as few_queries:
+        assert len(portfolios_value(few)) == 3
+    with CaptureQueriesContext(connection) as many_queries:
+        assert len(portfolios_value(many)) == 30
+    with CaptureQueriesContext(connection) as subquery_queries:
+        assert len(portfolios_value(portfolio_ids_holding(["AAPL"]))) == 33
+
+    assert len(few_queries) == len(many_queries) == len(subquery_queries) == 2
+
+
+@pytest.fixture
+def watch_cleanup() -> Iterator[list[int]]:
+    """Portfolio ids a test marks as watched; removed from the watch set afterwards."""
+    watched: list[int] = []
+    yield watched
+    if watched:
+        redis_client().zrem(redis_key("watch", "portfolio"), *map(str, watched))
+        cache.delete_many([portfolio_cache_key(portfolio_id) for portfolio_id in watched])
+
+
+def test_revaluing_only_watched_portfolios_values_nothing_when_nobody_watches() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("AAPL", "230", "229"))
+    assert portfolio.id not in watched_portfolio_ids()
+
+    assert portfolios_revalue(symbols=["AAPL"], only_watched=True) == []
+    assert portfolio_snapshot_get(portfolio.id) is None
+
+
+def test_revaluing_only_watched_portfolios_values_and_pushes_the_watched_one(
+    watch_cleanup: list[int],
+) -> None:
+    aapl = priced("AAPL", "231.50", "229.00")
+    watched, unwatched = new_portfolio(name="Watched"), new_portfolio()
+    position_create(watched, aapl, "10", "2000")
+    position_create(unwatched, aapl, "10", "2000")
+    watch_cleanup.append(watched.id)
+    watch_touch(kind="portfolio", members=[watched.id])
+
+    async def revalue_while_listening() -> tuple[list[Valuation], dict[str, Any]]:
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        await layer.group_add(portfolio_group(watched.id), channel)
+        try:
+            valued = await sync_to_async(portfolios_revalue)(symbols=["AAPL"], only_watched=True)
+            message = await asyncio.wait_for(layer.receive(channel), timeout=10)
+        finally:
+            await layer.group_discard(portfolio_group(watched.id), channel)
+        return valued, message
+
+    valued, message = async_to_sync(revalue_while_listening)()
+
+    assert [(v.portfolio_id, v.total_value) for v in valued] == [(watched.id, Decimal("2315.00"))]
+    assert message["type"] == FRAME_EVENT
+    pushed = orjson.loads(message["text"])
+    assert pushed["type"] == "portfolio_update"
+    assert pushed["data"]["portfolio_id"] == watched.id
+    assert pushed["data"]["total_value"] == 2315.0
+    assert portfolio_snapshot_get(watched.id) == message["text"]
+    assert portfolio_snapshot_get(unwatched.id) is None
+
+
+def test_the_portfolio_update_frame_has_the_guides_fields() -> None:
+    portfolio = new_portfolio(name="Retirement", base_currency="USD")
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("MSFT", "420.25", "425.00"), "3.2", "1400")
+    position_create(portfolio, priced("NEWCO", None), "1", "10")
+
+    [(group, text)] = portfolio_frames_build(portfolios_value([portfolio.id]))
+
+    frame = orjson.loads(text)
+    assert group == portfolio_group(portfolio.id)
+    assert set(frame) == {"type", "data", "timestamp"}
+    assert frame["type"] == "portfolio_update"
+    assert frame["timestamp"].endswith("Z")
+    data = frame["data"]
+    assert {
+        key: data[key]
+        for key in (
+            "portfolio_id",
+            "name",
+            "total_value",
+            "daily_change",
+            "daily_change_percent",
+            "currency",
+            "complete",
+            "stale",
+        )
+    } == {
+        "portfolio_id": portfolio.id,
+        "name": "Retirement",
+        "total_value": 3659.8,
+        "daily_change": 9.8,
+        "daily_change_percent": 0.2685,
+        "currency": "USD",
+        "complete": False,
+        "stale": False,
+    }
+    assert data["missing"] == ["1 position(s) in USD have no price"]
+    assert data["as_of"].endswith("Z")
