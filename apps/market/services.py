@@ -12,9 +12,10 @@ from django.db import transaction
 from apps.market.intraday import intraday_push
 from apps.market.models import Asset, PriceBar
 from apps.market.providers.base import Bar, Quote
-from apps.market.updates import asset_frames_build, asset_snapshots_store
+from apps.market.updates import asset_frames_build
 from apps.market.validation import quote_problem
 from apps.realtime.publish import frames_publish_rollback_unsafe
+from apps.realtime.snapshots import snapshots_store
 
 logger = logging.getLogger("personal_finance.realtime.prices")
 
@@ -124,7 +125,7 @@ def _after_save(assets: Sequence[Asset], quotes: Sequence[Quote], *, publish: bo
     if not assets:
         return
     frames = asset_frames_build(assets)
-    asset_snapshots_store(assets, frames)
+    snapshots_store(frames)
     intraday_push(quotes)
     if publish:
         frames_publish_rollback_unsafe(frames)

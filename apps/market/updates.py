@@ -1,4 +1,4 @@
-"""The `asset_update` message: built from a saved Asset, encoded once, cached for snapshots."""
+"""The `asset_update` message: built from a saved Asset, encoded once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
 from apps.market.models import Asset
 from apps.realtime.groups import asset_group, frame_encode
@@ -49,30 +48,10 @@ def asset_update_data(asset: Asset, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def asset_cache_key(symbol: str) -> str:
-    return f"asset_update:{symbol}"
-
-
 def asset_frames_build(assets: Sequence[Asset]) -> list[tuple[str, str]]:
-    """(group, encoded asset_update) for each asset; also the snapshot cache's content."""
+    """(group, encoded asset_update) for each asset: what is published and kept as snapshot."""
     now = datetime.now(UTC)
     return [
         (asset_group(asset.symbol), frame_encode("asset_update", asset_update_data(asset, now=now)))
         for asset in assets
     ]
-
-
-def asset_snapshots_store(assets: Sequence[Asset], frames: Sequence[tuple[str, str]]) -> None:
-    cache.set_many(
-        {
-            asset_cache_key(asset.symbol): text
-            for asset, (_, text) in zip(assets, frames, strict=True)
-        },
-        timeout=settings.REALTIME_CACHE_TIMEOUT,
-    )
-
-
-def asset_snapshot_get(symbol: str) -> str | None:
-    """The latest encoded asset_update for a new subscriber, if one is cached."""
-    value = cache.get(asset_cache_key(symbol))
-    return value if isinstance(value, str) else None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from apps.portfolios.updates import portfolio_frames_build, portfolio_snapshots_store
+from apps.portfolios.updates import portfolio_frames_build
 from apps.portfolios.valuation import Valuation, portfolio_ids_holding, portfolios_value
 from apps.realtime.publish import frames_publish_rollback_unsafe
+from apps.realtime.snapshots import snapshots_store
 from apps.realtime.watching import watched_portfolio_ids
 
 logger = logging.getLogger("personal_finance.realtime.valuation")
@@ -37,6 +38,6 @@ def portfolio_revalue_now(*, portfolio_id: int) -> Valuation | None:
 def _value_and_publish(portfolio_ids: Iterable[int]) -> list[Valuation]:
     valuations = portfolios_value(portfolio_ids)
     frames = portfolio_frames_build(valuations)
-    portfolio_snapshots_store(valuations, frames)
+    snapshots_store(frames)
     frames_publish_rollback_unsafe(frames)
     return valuations

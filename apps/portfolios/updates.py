@@ -1,12 +1,9 @@
-"""The `portfolio_update` message: built from a Valuation, encoded once, cached for snapshots."""
+"""The `portfolio_update` message: built from a Valuation, encoded once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from django.conf import settings
-from django.core.cache import cache
 
 from apps.portfolios.valuation import Valuation
 from apps.realtime.groups import frame_encode, portfolio_group
@@ -31,10 +28,6 @@ def portfolio_update_data(valuation: Valuation) -> dict[str, Any]:
     }
 
 
-def portfolio_cache_key(portfolio_id: int) -> str:
-    return f"portfolio_update:{portfolio_id}"
-
-
 def portfolio_frames_build(valuations: Sequence[Valuation]) -> list[tuple[str, str]]:
     return [
         (
@@ -43,20 +36,3 @@ def portfolio_frames_build(valuations: Sequence[Valuation]) -> list[tuple[str, s
         )
         for v in valuations
     ]
-
-
-def portfolio_snapshots_store(
-    valuations: Sequence[Valuation], frames: Sequence[tuple[str, str]]
-) -> None:
-    cache.set_many(
-        {
-            portfolio_cache_key(v.portfolio_id): text
-            for v, (_, text) in zip(valuations, frames, strict=True)
-        },
-        timeout=settings.REALTIME_CACHE_TIMEOUT,
-    )
-
-
-def portfolio_snapshot_get(portfolio_id: int) -> str | None:
-    value = cache.get(portfolio_cache_key(portfolio_id))
-    return value if isinstance(value, str) else None

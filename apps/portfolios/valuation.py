@@ -155,8 +155,12 @@ def _decimal(value: object) -> Decimal:
 
 def portfolio_ids_holding(symbols: Iterable[str]) -> QuerySet[Position, int]:
     """Portfolios with a position in any of the symbols, as a subquery."""
+    # Without order_by(), Position's default ordering (portfolio owner and name, asset symbol)
+    # joins two tables into the SELECT DISTINCT: evaluated as a list, each id came once per
+    # matching position.
     return (
         Position.objects.filter(asset__symbol__in=list(symbols))
         .values_list("portfolio_id", flat=True)
+        .order_by()
         .distinct()
     )

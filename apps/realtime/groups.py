@@ -53,6 +53,7 @@ def frame_encode(message_type: str, data: dict[str, Any], *, at: datetime | None
     ).decode()
 
 
-def group_event(text: str) -> dict[str, str]:
-    """What is sent to a group: the encoded frame, ready to write to sockets."""
-    return {"type": FRAME_EVENT, "text": text}
+def group_event(group: str, text: str) -> dict[str, str]:
+    """What is sent to a group: its name (a process-level subscriber serves many groups on one
+    channel) and the encoded frame, ready to write to sockets."""
+    return {"type": FRAME_EVENT, "group": group, "text": text}

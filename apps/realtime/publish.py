@@ -26,7 +26,7 @@ async def _send_all(frames: Sequence[GroupFrame]) -> None:
     if layer is None:
         raise RuntimeError("no channel layer is configured (CHANNEL_LAYERS)")
     results = await asyncio.gather(
-        *(layer.group_send(group, group_event(text)) for group, text in frames),
+        *(layer.group_send(group, group_event(group, text)) for group, text in frames),
         return_exceptions=True,
     )
     failed = [result for result in results if isinstance(result, BaseException)]

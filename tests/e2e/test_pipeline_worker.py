@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 from celery.result import AsyncResult
 from channels.layers import get_channel_layer
-from django.core.cache import cache
 
 from apps.market.intraday import intraday_get
 from apps.market.models import Asset
-from apps.market.updates import asset_cache_key
 from apps.portfolios.models import Portfolio
 from apps.realtime.groups import FRAME_EVENT, asset_group, portfolio_group
+from apps.realtime.snapshots import snapshot_get
 from apps.realtime.watching import watch_touch
 from tests.conftest import ROOT, RunningProcess, wait_until
 from tests.factories import asset_create, portfolio_create, position_create
@@ -83,7 +82,7 @@ def test_tick_saves_prices_and_pushes_asset_and_portfolio_updates(
     assert data["source"] == "simulated"
     assert data["stale"] is False
     assert {"change", "change_percent", "volume", "high", "low", "currency"} <= set(data)
-    assert cache.get(asset_cache_key("AAPL"))
+    assert snapshot_get(asset_group("AAPL"))
     assert intraday_get("AAPL")
 
     valuation = [f for f in frames if f["type"] == "portfolio_update"][-1]["data"]

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from apps.market.models import Asset
 from apps.market.pipeline import batch_lock_name, price_batch_fetch, symbols_due
 from apps.market.providers.base import MarketState, Quote
 from apps.market.services import assets_mark_failed, quotes_save
-from apps.market.updates import asset_cache_key
+from apps.realtime.groups import asset_group
+from apps.realtime.snapshots import snapshot_get
 from config.redis_client import redis_client
 from tests.factories import asset_create, portfolio_create, position_create
 
@@ -36,7 +36,9 @@ def quote(symbol: str = "AAPL", price: str = "100", at: datetime = NOW, **fields
 
 
 def snapshot(symbol: str) -> dict:
-    return json.loads(cache.get(asset_cache_key(symbol)))["data"]
+    text = snapshot_get(asset_group(symbol))
+    assert text is not None
+    return json.loads(text)["data"]
 
 
 def test_saved_quote_updates_the_asset_and_its_snapshot() -> None:

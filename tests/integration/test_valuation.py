@@ -13,7 +13,6 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -21,12 +20,11 @@ from apps.market.models import Asset, AssetType
 from apps.portfolios.models import Portfolio
 from apps.portfolios.services import portfolios_revalue
 from apps.portfolios.updates import (
-    portfolio_cache_key,
     portfolio_frames_build,
-    portfolio_snapshot_get,
 )
 from apps.portfolios.valuation import Valuation, portfolio_ids_holding, portfolios_value
 from apps.realtime.groups import FRAME_EVENT, portfolio_group
+from apps.realtime.snapshots import snapshot_get, snapshot_key
 from apps.realtime.watching import watch_touch, watched_portfolio_ids
 from config.redis_client import redis_client, redis_key
 from tests.factories import asset_create, portfolio_create, position_create
@@ -261,7 +259,7 @@ def watch_cleanup() -> Iterator[list[int]]:
     yield watched
     if watched:
         redis_client().zrem(redis_key("watch", "portfolio"), *map(str, watched))
-        cache.delete_many([portfolio_cache_key(portfolio_id) for portfolio_id in watched])
+        redis_client().delete(*(snapshot_key(portfolio_group(pid)) for pid in watched))
 
 
 def test_revaluing_only_watched_portfolios_values_nothing_when_nobody_watches() -> None:
@@ -270,7 +268,7 @@ def test_revaluing_only_watched_portfolios_values_nothing_when_nobody_watches() 
     assert portfolio.id not in watched_portfolio_ids()
 
     assert portfolios_revalue(symbols=["AAPL"], only_watched=True) == []
-    assert portfolio_snapshot_get(portfolio.id) is None
+    assert snapshot_get(portfolio_group(portfolio.id)) is None
 
 
 def test_revaluing_only_watched_portfolios_values_and_pushes_the_watched_one(
@@ -303,8 +301,8 @@ def test_revaluing_only_watched_portfolios_values_and_pushes_the_watched_one(
     assert pushed["type"] == "portfolio_update"
     assert pushed["data"]["portfolio_id"] == watched.id
     assert pushed["data"]["total_value"] == 2315.0
-    assert portfolio_snapshot_get(watched.id) == message["text"]
-    assert portfolio_snapshot_get(unwatched.id) is None
+    assert snapshot_get(portfolio_group(watched.id)) == message["text"]
+    assert snapshot_get(portfolio_group(unwatched.id)) is None
 
 
 def test_the_portfolio_update_frame_has_the_guides_fields() -> None:

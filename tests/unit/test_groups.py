@@ -121,4 +121,8 @@ def test_a_value_that_has_no_json_form_is_refused() -> None:
 def test_the_group_event_carries_the_encoded_text_unchanged() -> None:
     text = frame_encode("asset_update", {"symbol": "AAPL", "price": Decimal("1.5")})
 
-    assert group_event(text) == {"type": FRAME_EVENT, "text": text}
+    assert group_event("asset.AAPL", text) == {
+        "type": FRAME_EVENT,
+        "group": "asset.AAPL",
+        "text": text,
+    }

@@ -1,0 +1,37 @@
+"""The latest encoded message of every symbol and portfolio, by group name, for new subscribers.
+
+Stored as raw text in Redis (not through Django's cache, which pickles): the pipeline writes
+it in one round trip per batch, and the ASGI servers read it with their asyncio client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+
+from config.redis_client import async_redis_client, redis_client, redis_key
+
+
+def snapshot_key(group: str) -> str:
+    return redis_key("snap", group)
+
+
+def snapshots_store(frames: Sequence[tuple[str, str]]) -> None:
+    """Keep each (group, text) for REALTIME_CACHE_TIMEOUT seconds."""
+    if not frames:
+        return
+    pipe = redis_client().pipeline(transaction=False)
+    for group, text in frames:
+        pipe.set(snapshot_key(group), text, ex=settings.REALTIME_CACHE_TIMEOUT)
+    pipe.execute()
+
+
+def snapshot_get(group: str) -> str | None:
+    value = redis_client().get(snapshot_key(group))
+    return value if isinstance(value, str) else None
+
+
+async def snapshot_aget(group: str) -> str | None:
+    value = await async_redis_client().get(snapshot_key(group))
+    return value if isinstance(value, str) else None
