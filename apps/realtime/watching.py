@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from config.redis_client import redis_client, redis_key
+from config.redis_client import async_redis_client, redis_client, redis_key
 
 WATCH_TTL_SECONDS = 90
 
@@ -41,3 +41,13 @@ def watched_portfolio_ids() -> set[int]:
 
 def watched_symbols() -> set[str]:
     return watched("asset")
+
+
+async def watch_touch_async(
+    *, kind: str, members: Iterable[str | int], ttl: int = WATCH_TTL_SECONDS
+) -> None:
+    """The same as watch_touch, from a server process's event loop."""
+    expires = time.time() + ttl
+    mapping = {str(member): expires for member in members}
+    if mapping:
+        await async_redis_client().zadd(_key(kind), mapping, gt=True)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.market",
     "apps.portfolios",
     "apps.realtime",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,13 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
     "MAX_SUBSCRIPTIONS_PER_CONNECTION", 50, maximum=10_000
 )
 
+# Anonymous sockets may watch assets (never portfolios) unless this is off.
+REALTIME_ALLOW_ANONYMOUS = env.flag("REALTIME_ALLOW_ANONYMOUS", True)
+# Client messages: a token bucket per socket, and a size cap below uvicorn's 64 KiB frame cap.
+REALTIME_MESSAGE_RATE = env.integer("REALTIME_MESSAGE_RATE", 20, maximum=10_000)
+REALTIME_MESSAGE_BURST = env.integer("REALTIME_MESSAGE_BURST", 40, maximum=10_000)
+REALTIME_MAX_MESSAGE_BYTES = env.integer("REALTIME_MAX_MESSAGE_BYTES", 16_384, maximum=65_536)
+
 # --- Price pipeline ---------------------------------------------------------------------------
 
 # An ordered failover chain; `simulated` is the offline market (make run's default).
@@ -258,6 +266,14 @@ REST_FRAMEWORK = {
         "force_price_update": env.text("FORCE_UPDATE_RATE", "10/min"),
     },
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Live portfolio realtime API",
+    "DESCRIPTION": "REST endpoints of the realtime service; the WebSocket protocol is described "
+    "at /realtime/websocket-info/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""Who may open a socket: an Origin check against hijacking, and tokens for scripts.
+
+A browser always sends Origin on a WebSocket handshake, so refusing a foreign Origin stops
+cross-site socket hijacking with the user's cookie. A handshake with no Origin is not a
+browser page (a script, the guide's client under Node, a probe) and is let through with
+whatever credentials it carries. Channels' AllowedHostsOriginValidator refuses those.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http.request import split_domain_port, validate_host
+
+Scope = dict[str, Any]
+TOKEN_SUBPROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
+APP_SUBPROTOCOL = "realtime"
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def origin_allowed(origin: str) -> bool:
+    """Same rules as Django's host and CSRF checks: ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS."""
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return False
+    domain, _port = split_domain_port(parts.netloc)
+    allowed = settings.ALLOWED_HOSTS or (
+        [".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else []
+    )
+    return bool(domain) and validate_host(domain, allowed)
+
+
+class OriginGuard:
+    """ASGI middleware: refuse WebSocket handshakes whose Origin is foreign (HTTP 403)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        if scope["type"] == "websocket":
+            origin = header(scope, b"origin")
+            if origin is not None and not origin_allowed(origin):
+                await receive()  # the websocket.connect event
+                await send({"type": "websocket.close", "code": 4003})
+                return None
+        return await self.app(scope, receive, send)
+
+
+def token_from_scope(scope: Scope) -> str | None:
+    """`Authorization: Token <key>`, or a `token.<key>` subprotocol (browsers set no headers)."""
+    authorization = header(scope, b"authorization")
+    if authorization and authorization.startswith("Token "):
+        return authorization[6:].strip() or None
+    for protocol in scope.get("subprotocols", []):
+        if protocol.startswith(TOKEN_SUBPROTOCOL_PREFIX):
+            return protocol[len(TOKEN_SUBPROTOCOL_PREFIX) :] or None
+    return None
+
+
+@database_sync_to_async
+def _token_user(key: str) -> Any:
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user if token and token.user.is_active else None
+
+
+class TokenAuthMiddleware:
+    """ASGI middleware: a DRF token, when given, decides the user (after session auth)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        key = token_from_scope(scope) if scope["type"] == "websocket" else None
+        if key is not None:
+            user = await _token_user(key)
+            scope = {**scope, "user": user or AnonymousUser(), "token_rejected": user is None}
+        return await self.app(scope, receive, send)

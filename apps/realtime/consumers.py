@@ -1,0 +1,252 @@
+"""The socket at /ws/realtime/: holds the connection, checks who may see what, never computes.
+
+Ticks reach it through the process's hub (apps/realtime/hub.py), not through this consumer's
+channel queue: it has none (`channel_layer_alias = None`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.market.models import Asset
+from apps.market.updates import asset_frames_build
+from apps.realtime.access import access_book
+from apps.realtime.auth import APP_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
+from apps.realtime.book import book_get
+from apps.realtime.groups import asset_group, frame_encode, portfolio_group
+from apps.realtime.hub import FanoutHub, Outlet, hub_get
+from apps.realtime.limits import TokenBucket
+from apps.realtime.protocol import (
+    ClientMessage,
+    CloseCode,
+    ErrorCode,
+    ProtocolError,
+    ServerType,
+    flag_field,
+    message_parse,
+    portfolio_id_field,
+    symbol_field,
+)
+from apps.realtime.registry import (
+    ConnectionState,
+    connection_add,
+    connection_remove,
+    user_slot_acquire,
+)
+from apps.realtime.snapshots import snapshot_aget
+
+logger = logging.getLogger("personal_finance.realtime.consumers")
+
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+ABUSE_LIMIT = 20  # refused messages (rate, size) before the socket is closed
+
+
+@database_sync_to_async
+def _asset_frame(symbol: str) -> str | None:
+    asset = Asset.objects.filter(symbol=symbol).first()
+    return asset_frames_build([asset])[0][1] if asset and asset.current_price else None
+
+
+@sync_to_async(thread_sensitive=False)
+def _revalue_soon(portfolio_id: int) -> None:
+    from workers.tasks import revalue_portfolio
+
+    revalue_portfolio.delay(portfolio_id)
+
+
+class RealtimeConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = None  # no per-socket channel: the hub serves this process
+
+    outlet: Outlet
+    hub: FanoutHub
+
+    async def connect(self) -> None:
+        self.connection_id = uuid.uuid4().hex
+        self.registered = False
+        user = self.scope.get("user")
+        self.user_id: int | None = user.pk if user is not None and user.is_authenticated else None
+        subprotocol = self._subprotocol()
+        if self.scope.get("token_rejected"):
+            await self._refuse(subprotocol, CloseCode.UNAUTHORIZED)
+            return
+        if self.user_id is None and not settings.REALTIME_ALLOW_ANONYMOUS:
+            await self._refuse(subprotocol, CloseCode.UNAUTHORIZED)
+            return
+        if self.user_id is not None and not await user_slot_acquire(
+            user_id=self.user_id,
+            connection_id=self.connection_id,
+            limit=settings.MAX_CONNECTIONS_PER_USER,
+        ):
+            await self._refuse(subprotocol, CloseCode.TOO_MANY_CONNECTIONS)
+            return
+        await self.accept(subprotocol)
+        self.hub = await hub_get()
+        self.outlet = Outlet(self.base_send)
+        self.assets: set[str] = set()
+        self.portfolios: set[int] = set()
+        self.bucket = TokenBucket(
+            rate=settings.REALTIME_MESSAGE_RATE, burst=settings.REALTIME_MESSAGE_BURST
+        )
+        self.abuse = 0
+        self.last_seen = time.monotonic()
+        self.registered = True
+        book_get().add(self)
+        await connection_add(
+            connection_id=self.connection_id, user_id=self.user_id, process=PROCESS
+        )
+        self._say(ServerType.CONNECTION, {
+            "status": "connected",
+            "connection_id": self.connection_id,
+            "authenticated": self.user_id is not None,
+            "user_id": self.user_id,
+        })  # fmt: skip
+
+    def _subprotocol(self) -> str | None:
+        offered = self.scope.get("subprotocols", [])
+        if APP_SUBPROTOCOL in offered:
+            return APP_SUBPROTOCOL
+        return next((p for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)), None)
+
+    async def _refuse(self, subprotocol: str | None, code: CloseCode) -> None:
+        # Accept first, so the client sees the documented close code, not a bare 403.
+        await self.accept(subprotocol)
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "registered", False):
+            return  # refused at connect, or already cleaned up by idle_close
+        self.registered = False
+        book_get().remove(self)
+        await self.hub.detach(self.outlet)
+        await connection_remove(connection_id=self.connection_id, user_id=self.user_id)
+
+    # --- messages ---------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.registered:
+            return
+        self.last_seen = time.monotonic()
+        try:
+            await self._handle(text_data, bytes_data)
+        except ProtocolError as error:
+            self._say(ServerType.ERROR, {
+                "code": error.code, "message": error.message, "request_type": error.request_type,
+            })  # fmt: skip
+            if error.code in (ErrorCode.RATE_LIMITED, ErrorCode.MESSAGE_TOO_LARGE):
+                self.abuse += 1
+                if self.abuse >= ABUSE_LIMIT:
+                    await self.close(code=CloseCode.ABUSE)
+
+    async def _handle(self, text: str | None, binary: bytes | None) -> None:
+        size = len(text.encode()) if text is not None else len(binary or b"")
+        if size > settings.REALTIME_MAX_MESSAGE_BYTES:
+            raise ProtocolError(
+                ErrorCode.MESSAGE_TOO_LARGE,
+                f"Messages are limited to {settings.REALTIME_MAX_MESSAGE_BYTES} bytes.",
+            )
+        if not self.bucket.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "Too many messages; slow down.")
+        if text is None:
+            raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Send JSON text frames, not binary.")
+        message = message_parse(text)
+        handler = getattr(self, f"_on_{message.type.value}")
+        await handler(message)
+
+    async def _on_ping(self, message: ClientMessage) -> None:
+        self._say(ServerType.PONG, {"connection_id": self.connection_id})
+
+    async def _on_set_batching(self, message: ClientMessage) -> None:
+        enabled = flag_field(message, "enabled")
+        self.hub.batching_set(self.outlet, enabled)
+        self._say(ServerType.SUBSCRIBED, {"kind": "batching", "enabled": enabled})
+
+    async def _on_subscribe_asset(self, message: ClientMessage) -> None:
+        symbol = symbol_field(message)
+        if not await access_book.symbol_known(symbol):
+            raise ProtocolError(ErrorCode.UNKNOWN_SYMBOL, f"Unknown symbol {symbol}.", message.type)
+        if symbol not in self.assets:
+            self._check_room(message)
+        await self._subscribe(asset_group(symbol), {"kind": "asset", "symbol": symbol})
+        self.assets.add(symbol)
+        book_get().changed(self)
+
+    async def _on_subscribe_portfolio(self, message: ClientMessage) -> None:
+        portfolio_id = portfolio_id_field(message)
+        if self.user_id is None:
+            raise ProtocolError(
+                ErrorCode.AUTH_REQUIRED, "Log in to watch portfolios.", message.type
+            )
+        if not await access_book.portfolio_owned(user_id=self.user_id, portfolio_id=portfolio_id):
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, f"Portfolio {portfolio_id} is not yours.", message.type
+            )
+        if portfolio_id not in self.portfolios:
+            self._check_room(message)
+        self.portfolios.add(portfolio_id)
+        ack = {"kind": "portfolio", "portfolio_id": portfolio_id}
+        if not await self._subscribe(portfolio_group(portfolio_id), ack):
+            await _revalue_soon(portfolio_id)  # the worker computes and pushes it shortly
+        book_get().changed(self)
+
+    async def _on_unsubscribe_asset(self, message: ClientMessage) -> None:
+        symbol = symbol_field(message)
+        self.assets.discard(symbol)
+        await self.hub.unsubscribe(self.outlet, asset_group(symbol))
+        self._say(ServerType.UNSUBSCRIBED, {"kind": "asset", "symbol": symbol})
+        book_get().changed(self)
+
+    async def _on_unsubscribe_portfolio(self, message: ClientMessage) -> None:
+        portfolio_id = portfolio_id_field(message)
+        self.portfolios.discard(portfolio_id)
+        await self.hub.unsubscribe(self.outlet, portfolio_group(portfolio_id))
+        self._say(ServerType.UNSUBSCRIBED, {"kind": "portfolio", "portfolio_id": portfolio_id})
+        book_get().changed(self)
+
+    def _check_room(self, message: ClientMessage) -> None:
+        limit = settings.MAX_SUBSCRIPTIONS_PER_CONNECTION
+        if len(self.assets) + len(self.portfolios) >= limit:
+            raise ProtocolError(
+                ErrorCode.SUBSCRIPTION_LIMIT,
+                f"At most {limit} subscriptions per connection.",
+                message.type,
+            )
+
+    async def _subscribe(self, group: str, ack: dict[str, Any]) -> bool:
+        """Join, ack, then the snapshot, with updates held meanwhile; True if one was sent."""
+        self.outlet.held.add(group)
+        try:
+            await self.hub.subscribe(self.outlet, group)
+            self._say(ServerType.SUBSCRIBED, ack)
+            snapshot = await snapshot_aget(group)
+            if snapshot is None and ack["kind"] == "asset":
+                snapshot = await _asset_frame(ack["symbol"])
+            if snapshot is not None:
+                self.outlet.say(snapshot)
+            return snapshot is not None
+        finally:
+            self.outlet.release(group)
+
+    def _say(self, message_type: ServerType, data: dict[str, Any]) -> None:
+        self.outlet.say(frame_encode(message_type, data))
+
+    # --- book keeping (apps/realtime/book.py) -------------------------------------------------
+
+    def state(self) -> ConnectionState:
+        return ConnectionState(
+            self.connection_id, self.user_id, set(self.assets), set(self.portfolios)
+        )
+
+    async def idle_close(self) -> None:
+        logger.info("closing idle connection %s", self.connection_id)
+        await self.close(code=CloseCode.IDLE_TIMEOUT)
+        await self.disconnect(CloseCode.IDLE_TIMEOUT)

@@ -1,0 +1,152 @@
+"""Connections and their subscriptions in Redis, written by every server process.
+
+Each connection has a hash (user, process) and two sets (assets, portfolios), all with an
+expiry that the process's heartbeat renews; a sorted set per user scored by expiry enforces
+MAX_CONNECTIONS_PER_USER across processes and hosts. A crashed process stops counting when
+its entries expire (CONNECTION_TTL), so the figures stay right without any cleanup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from config.redis_client import async_redis_client, redis_client, redis_key
+
+CONNECTION_TTL = 60  # seconds; heartbeats renew it every HEARTBEAT_SECONDS
+HEARTBEAT_SECONDS = 20
+
+# Prune expired, count, admit: one atomic step, so two processes cannot both take the last slot.
+_SLOT_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+def _conn_key(connection_id: str, part: str = "") -> str:
+    return redis_key("conn", connection_id, part) if part else redis_key("conn", connection_id)
+
+
+def _user_key(user_id: int) -> str:
+    return redis_key("user_conns", user_id)
+
+
+ALL_CONNECTIONS = "conns"
+
+
+async def user_slot_acquire(*, user_id: int, connection_id: str, limit: int) -> bool:
+    """Take one of the user's connection slots; False when all `limit` are in use."""
+    now = time.time()
+    admitted = await async_redis_client().eval(
+        _SLOT_ACQUIRE, 1, _user_key(user_id), now, now + CONNECTION_TTL, connection_id, limit,
+        CONNECTION_TTL * 2,
+    )  # fmt: skip
+    return bool(admitted)
+
+
+async def connection_add(*, connection_id: str, user_id: int | None, process: str) -> None:
+    expires = time.time() + CONNECTION_TTL
+    pipe = async_redis_client().pipeline(transaction=False)
+    pipe.hset(_conn_key(connection_id), mapping={"user": user_id or "", "process": process})
+    pipe.expire(_conn_key(connection_id), CONNECTION_TTL)
+    pipe.zadd(redis_key(ALL_CONNECTIONS), {connection_id: expires})
+    await pipe.execute()
+
+
+async def connection_remove(*, connection_id: str, user_id: int | None) -> None:
+    pipe = async_redis_client().pipeline(transaction=False)
+    pipe.delete(
+        _conn_key(connection_id), _conn_key(connection_id, "assets"),
+        _conn_key(connection_id, "portfolios"),
+    )  # fmt: skip
+    pipe.zrem(redis_key(ALL_CONNECTIONS), connection_id)
+    if user_id:
+        pipe.zrem(_user_key(user_id), connection_id)
+    await pipe.execute()
+
+
+@dataclass
+class ConnectionState:
+    """What a heartbeat writes for one local connection."""
+
+    connection_id: str
+    user_id: int | None
+    assets: set[str] = field(default_factory=set)
+    portfolios: set[int] = field(default_factory=set)
+
+
+async def connections_sync(states: Iterable[ConnectionState]) -> None:
+    """Write the subscriptions of these connections and renew their expiry, one round trip."""
+    now = time.time()
+    client = async_redis_client()
+    pipe = client.pipeline(transaction=False)
+    for state in states:
+        cid = state.connection_id
+        for part, members in (("assets", state.assets), ("portfolios", state.portfolios)):
+            key = _conn_key(cid, part)
+            pipe.delete(key)
+            if members:
+                pipe.sadd(key, *map(str, members))
+                pipe.expire(key, CONNECTION_TTL)
+        pipe.expire(_conn_key(cid), CONNECTION_TTL)
+        pipe.zadd(redis_key(ALL_CONNECTIONS), {cid: now + CONNECTION_TTL})
+        if state.user_id:
+            pipe.zadd(_user_key(state.user_id), {cid: now + CONNECTION_TTL})
+    await pipe.execute()
+
+
+@dataclass
+class GlobalStats:
+    total_connections: int = 0
+    authenticated_users: int = 0
+    portfolio_subscriptions: int = 0
+    asset_subscriptions: int = 0
+
+
+@dataclass
+class UserStats:
+    connection_count: int = 0
+    portfolios: list[int] = field(default_factory=list)
+    assets: list[str] = field(default_factory=list)
+
+
+def live_connection_ids() -> list[str]:
+    client = redis_client()
+    now = time.time()
+    client.zremrangebyscore(redis_key(ALL_CONNECTIONS), "-inf", now)
+    return [str(cid) for cid in client.zrangebyscore(redis_key(ALL_CONNECTIONS), now, "+inf")]
+
+
+def stats_read(*, user_id: int | None) -> tuple[GlobalStats, UserStats]:
+    """Figures over every live connection of every process, and the given user's share."""
+    ids = live_connection_ids()
+    pipe = redis_client().pipeline(transaction=False)
+    for cid in ids:
+        pipe.hget(_conn_key(cid), "user")
+        pipe.smembers(_conn_key(cid, "assets"))
+        pipe.smembers(_conn_key(cid, "portfolios"))
+    rows = pipe.execute()
+    totals, mine = GlobalStats(), UserStats()
+    users: set[str] = set()
+    my_assets: set[str] = set()
+    my_portfolios: set[int] = set()
+    for index in range(len(ids)):
+        owner, assets, portfolios = rows[3 * index : 3 * index + 3]
+        if owner is None:
+            continue  # expired between the two reads
+        totals.total_connections += 1
+        if owner:
+            users.add(owner)
+        totals.asset_subscriptions += len(assets)
+        totals.portfolio_subscriptions += len(portfolios)
+        if user_id is not None and owner == str(user_id):
+            mine.connection_count += 1
+            my_assets |= assets
+            my_portfolios |= {int(p) for p in portfolios}
+    totals.authenticated_users = len(users)
+    mine.assets, mine.portfolios = sorted(my_assets), sorted(my_portfolios)
+    return totals, mine
