@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,42 @@ def celery_worker_process(
     )
     wait_until(lambda: app.control.ping(timeout=0.5), timeout=40, what="the worker to answer")
     return worker
+
+
+@dataclass
+class LiveServer:
+    process: RunningProcess
+    port: int
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/realtime/"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def web_server_start(
+    start_process: Callable[..., RunningProcess], env: dict[str, str], name: str = "web"
+) -> LiveServer:
+    """The Procfile's web line (uvicorn) on a free port, answering before this returns."""
+    port = free_port()
+    process = start_process(name, procfile_command("web"), {**env, "PORT": str(port)})
+
+    def answers() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_until(answers, timeout=30, what=f"uvicorn ({name}) to listen on {port}")
+    return LiveServer(process, port)
+
+
+@pytest.fixture
+def web_server(
+    child_env: dict[str, str], start_process: Callable[..., RunningProcess]
+) -> LiveServer:
+    return web_server_start(start_process, child_env)
