@@ -82,9 +82,16 @@ def _money() -> DecimalField[Decimal, Decimal]:
     return DecimalField(max_digits=38, decimal_places=10)
 
 
+SUBTOTAL_COLUMNS = (
+    "portfolio_id", "portfolio__name", "portfolio__base_currency", "asset__currency",
+    "value", "change", "cost", "positions", "no_previous", "unpriced", "stale",
+)  # fmt: skip
+Rate = tuple[Decimal, bool]
+
+
 def _subtotals(
     portfolio_ids: QuerySet[Position, int] | Iterable[int],
-) -> QuerySet[Position, dict[str, Any]]:
+) -> QuerySet[Position, tuple[Any, ...]]:
     """One aggregate row per (portfolio, asset currency) for the given portfolios."""
     value = ExpressionWrapper(F("quantity") * F("asset__current_price"), output_field=_money())
     change = ExpressionWrapper(
@@ -107,19 +114,24 @@ def _subtotals(
             stale=Count("id", filter=~Q(asset__stale_reason="")),
         )
         .order_by()
+        .values_list(*SUBTOTAL_COLUMNS)
     )
 
 
 def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> list[Valuation]:
     """Value the given portfolios: one aggregate query plus one query for FX rates."""
     rates = fx_rates()
+    factors: dict[tuple[str, str], Rate | None] = {}
+    as_of = datetime.now(UTC)
     valuations: dict[int, Valuation] = {}
-    for row in _subtotals(portfolio_ids):
-        valuation = valuations.setdefault(
-            row["portfolio_id"],
-            Valuation(row["portfolio_id"], row["portfolio__name"], row["portfolio__base_currency"]),
-        )
-        _add_subtotal(valuation, row, rates)
+    for portfolio_id, name, base, currency, *subtotal in _subtotals(portfolio_ids):
+        valuation = valuations.get(portfolio_id)
+        if valuation is None:
+            valuation = valuations[portfolio_id] = Valuation(portfolio_id, name, base, as_of=as_of)
+        pair = (currency, base)
+        if pair not in factors:
+            factors[pair] = fx_rate(rates, currency, base)
+        _add_subtotal(valuation, currency, subtotal, factors[pair])
     for valuation in valuations.values():
         valuation.total_value = valuation.total_value.quantize(CENT)
         valuation.daily_change = valuation.daily_change.quantize(CENT)
@@ -128,25 +140,28 @@ def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> 
 
 
 def _add_subtotal(
-    valuation: Valuation, row: dict[str, Any], rates: dict[tuple[str, str], tuple[Decimal, bool]]
+    valuation: Valuation, currency: str, subtotal: list[Any], rate: Rate | None
 ) -> None:
-    currency, count = str(row["asset__currency"]), int(str(row["positions"]))
+    value, change, cost, count, no_previous, unpriced, stale = subtotal
     valuation.positions += count
-    if row["unpriced"]:
-        valuation.missing.append(f"{row['unpriced']} position(s) in {currency} have no price")
-    if row["no_previous"]:
-        valuation.missing.append(
-            f"{row['no_previous']} position(s) in {currency} have no previous close"
-        )
-    rate = fx_rate(rates, currency, valuation.base_currency)
+    if unpriced:
+        valuation.missing.append(f"{unpriced} position(s) in {currency} have no price")
+    if no_previous:
+        valuation.missing.append(f"{no_previous} position(s) in {currency} have no previous close")
     if rate is None:
         valuation.missing.append(f"no FX rate {currency}->{valuation.base_currency}")
         return
     factor, fx_stale = rate
-    valuation.stale = valuation.stale or fx_stale or bool(row["stale"])
-    valuation.total_value += _decimal(row["value"]) * factor
-    valuation.daily_change += _decimal(row["change"]) * factor
-    valuation.cost_basis += _decimal(row["cost"]) * factor
+    if fx_stale or stale:
+        valuation.stale = True
+    if currency == valuation.base_currency:
+        valuation.total_value += _decimal(value)
+        valuation.daily_change += _decimal(change)
+        valuation.cost_basis += _decimal(cost)
+    else:
+        valuation.total_value += _decimal(value) * factor
+        valuation.daily_change += _decimal(change) * factor
+        valuation.cost_basis += _decimal(cost) * factor
 
 
 def _decimal(value: object) -> Decimal:

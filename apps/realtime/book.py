@@ -1,8 +1,9 @@
 """The sockets of this server process, and the housekeeping they need.
 
-Every HEARTBEAT_SECONDS: renew their registry entries and what they watch. Often: close the
-ones silent longer than WEBSOCKET_TIMEOUT. Shortly after a subscription changes: write it,
-so the status figures and the pipeline's watch list follow within a fraction of a second.
+Every third of REALTIME_CONNECTION_TTL: renew their registry entries and what they watch.
+Often: close the ones silent longer than WEBSOCKET_TIMEOUT. Shortly after a subscription
+changes: write it, so the status figures and the pipeline's watch list follow within a
+fraction of a second.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from apps.realtime.registry import HEARTBEAT_SECONDS, ConnectionState, connections_sync
+from apps.realtime.registry import ConnectionState, connections_sync, heartbeat_seconds
 from apps.realtime.watching import watch_touch_async
 
 logger = logging.getLogger("personal_finance.realtime.book")
@@ -71,14 +72,14 @@ class LocalBook:
 
     async def _housekeeping(self) -> None:
         timeout = settings.WEBSOCKET_TIMEOUT
-        sweep = max(0.5, min(5.0, timeout / 4))
+        sweep = max(0.5, min(5.0, timeout / 4, heartbeat_seconds()))
         last_beat = time.monotonic()
         while self.sockets:
             await asyncio.sleep(sweep)
             now = time.monotonic()
             for socket in [s for s in self.sockets if now - s.last_seen > timeout]:
                 await socket.idle_close()
-            if now - last_beat >= HEARTBEAT_SECONDS:
+            if now - last_beat >= heartbeat_seconds():
                 last_beat = now
                 try:
                     await self._write(list(self.sockets))

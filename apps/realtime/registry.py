@@ -3,7 +3,7 @@
 Each connection has a hash (user, process) and two sets (assets, portfolios), all with an
 expiry that the process's heartbeat renews; a sorted set per user scored by expiry enforces
 MAX_CONNECTIONS_PER_USER across processes and hosts. A crashed process stops counting when
-its entries expire (CONNECTION_TTL), so the figures stay right without any cleanup.
+its entries expire (REALTIME_CONNECTION_TTL), so the figures stay right without any cleanup.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from config.redis_client import async_redis_client, redis_client, redis_key
+from django.conf import settings
 
-CONNECTION_TTL = 60  # seconds; heartbeats renew it every HEARTBEAT_SECONDS
-HEARTBEAT_SECONDS = 20
+from config.redis_client import async_redis_client, redis_client, redis_key
 
 # Prune expired, count, admit: one atomic step, so two processes cannot both take the last slot.
 _SLOT_ACQUIRE = """
@@ -25,6 +24,15 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
+
+
+def connection_ttl() -> int:
+    """Seconds a connection counts without a heartbeat; heartbeats come every third of it."""
+    return int(settings.REALTIME_CONNECTION_TTL)
+
+
+def heartbeat_seconds() -> float:
+    return connection_ttl() / 3
 
 
 def _conn_key(connection_id: str, part: str = "") -> str:
@@ -42,17 +50,17 @@ async def user_slot_acquire(*, user_id: int, connection_id: str, limit: int) -> 
     """Take one of the user's connection slots; False when all `limit` are in use."""
     now = time.time()
     admitted = await async_redis_client().eval(
-        _SLOT_ACQUIRE, 1, _user_key(user_id), now, now + CONNECTION_TTL, connection_id, limit,
-        CONNECTION_TTL * 2,
+        _SLOT_ACQUIRE, 1, _user_key(user_id), now, now + connection_ttl(), connection_id, limit,
+        connection_ttl() * 2,
     )  # fmt: skip
     return bool(admitted)
 
 
 async def connection_add(*, connection_id: str, user_id: int | None, process: str) -> None:
-    expires = time.time() + CONNECTION_TTL
+    expires = time.time() + connection_ttl()
     pipe = async_redis_client().pipeline(transaction=False)
     pipe.hset(_conn_key(connection_id), mapping={"user": user_id or "", "process": process})
-    pipe.expire(_conn_key(connection_id), CONNECTION_TTL)
+    pipe.expire(_conn_key(connection_id), connection_ttl())
     pipe.zadd(redis_key(ALL_CONNECTIONS), {connection_id: expires})
     await pipe.execute()
 
@@ -91,11 +99,11 @@ async def connections_sync(states: Iterable[ConnectionState]) -> None:
             pipe.delete(key)
             if members:
                 pipe.sadd(key, *map(str, members))
-                pipe.expire(key, CONNECTION_TTL)
-        pipe.expire(_conn_key(cid), CONNECTION_TTL)
-        pipe.zadd(redis_key(ALL_CONNECTIONS), {cid: now + CONNECTION_TTL})
+                pipe.expire(key, connection_ttl())
+        pipe.expire(_conn_key(cid), connection_ttl())
+        pipe.zadd(redis_key(ALL_CONNECTIONS), {cid: now + connection_ttl()})
         if state.user_id:
-            pipe.zadd(_user_key(state.user_id), {cid: now + CONNECTION_TTL})
+            pipe.zadd(_user_key(state.user_id), {cid: now + connection_ttl()})
     await pipe.execute()
 
 

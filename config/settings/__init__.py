@@ -219,6 +219,9 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
     "MAX_SUBSCRIPTIONS_PER_CONNECTION", 50, maximum=10_000
 )
 
+# A connection stops counting (per-user limit, status) this long after its process last
+# renewed it: how soon a crashed server's sockets are forgotten.
+REALTIME_CONNECTION_TTL = env.integer("REALTIME_CONNECTION_TTL", 60, maximum=3_600)
 # Anonymous sockets may watch assets (never portfolios) unless this is off.
 REALTIME_ALLOW_ANONYMOUS = env.flag("REALTIME_ALLOW_ANONYMOUS", True)
 # Client messages: a token bucket per socket, and a size cap below uvicorn's 64 KiB frame cap.

@@ -23,7 +23,7 @@ def procfile_commands() -> dict[str, str]:
 
 def http_status(url: str) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local test URL
+        with urllib.request.urlopen(url, timeout=2) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return error.code
