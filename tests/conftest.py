@@ -52,6 +52,13 @@ def redis_is_up() -> Iterator[None]:
     redis_prefix_clear()
 
 
+@pytest.fixture(autouse=True)
+def redis_state_isolated() -> Iterator[None]:
+    """Each test starts with none of the earlier tests' snapshots, watches, queues or locks."""
+    yield
+    redis_prefix_clear()
+
+
 def redis_prefix_clear() -> None:
     """Delete every key this run left under its own prefix (queues, cache, locks, rings)."""
     from config.redis_client import redis_client

@@ -9,12 +9,13 @@ ever valued at cost or at a rate of 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from apps.market.models import Asset, AssetType
@@ -124,7 +125,7 @@ def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> 
     factors: dict[tuple[str, str], Rate | None] = {}
     as_of = datetime.now(UTC)
     valuations: dict[int, Valuation] = {}
-    for portfolio_id, name, base, currency, *subtotal in _subtotals(portfolio_ids):
+    for portfolio_id, name, base, currency, *subtotal in _rows(_subtotals(portfolio_ids)):
         valuation = valuations.get(portfolio_id)
         if valuation is None:
             valuation = valuations[portfolio_id] = Valuation(portfolio_id, name, base, as_of=as_of)
@@ -137,6 +138,24 @@ def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> 
         valuation.daily_change = valuation.daily_change.quantize(CENT)
         valuation.cost_basis = valuation.cost_basis.quantize(CENT)
     return list(valuations.values())
+
+
+def _rows(queryset: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The aggregate's rows; on PostgreSQL straight from the driver, unconverted and uncached.
+
+    psycopg already returns numeric as Decimal and counts as int, so Django's per-value
+    converters only copy them, and the queryset would keep every row: skipping both took a
+    quarter off valuing 100,000 portfolios. SQLite returns floats: it keeps the converters.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        yield from queryset
+        return
+    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(2000):
+            yield from rows
 
 
 def _add_subtotal(

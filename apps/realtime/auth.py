@@ -19,6 +19,7 @@ from django.http.request import split_domain_port, validate_host
 Scope = dict[str, Any]
 TOKEN_SUBPROTOCOL_PREFIX = "token."  # noqa: S105 - a prefix, not a secret
 APP_SUBPROTOCOL = "realtime"
+RAW_SEND = "realtime.raw_send"
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -55,6 +56,9 @@ class OriginGuard:
                 await receive()  # the websocket.connect event
                 await send({"type": "websocket.close", "code": 4003})
                 return None
+            # The server's own send, for the hub's frame writes: the session middleware
+            # below wraps send with per-message work that a socket frame never needs.
+            scope = {**scope, RAW_SEND: send}
         return await self.app(scope, receive, send)
 
 

@@ -15,7 +15,12 @@ from typing import Protocol
 
 from django.conf import settings
 
-from apps.realtime.registry import ConnectionState, connections_sync, heartbeat_seconds
+from apps.realtime.registry import (
+    ConnectionState,
+    connections_sync,
+    heartbeat_seconds,
+    subscriptions_apply,
+)
 from apps.realtime.watching import watch_touch_async
 
 logger = logging.getLogger("personal_finance.realtime.book")
@@ -31,10 +36,13 @@ class BookedSocket(Protocol):
     async def idle_close(self) -> None: ...
 
 
+Change = tuple[str, str, str | int, bool]  # (connection id, "asset" | "portfolio", member, added)
+
+
 class LocalBook:
     def __init__(self) -> None:
         self.sockets: set[BookedSocket] = set()
-        self._dirty: set[BookedSocket] = set()
+        self._changes: list[Change] = []
         self._flush: asyncio.TimerHandle | None = None
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -45,30 +53,42 @@ class LocalBook:
 
     def remove(self, socket: BookedSocket) -> None:
         self.sockets.discard(socket)
-        self._dirty.discard(socket)
 
-    def changed(self, socket: BookedSocket) -> None:
-        """A socket's subscriptions changed: write them soon, batched with others."""
-        self._dirty.add(socket)
+    def subscribed(self, socket: BookedSocket, kind: str, member: str | int) -> None:
+        self._change((socket.state().connection_id, kind, member, True))
+
+    def unsubscribed(self, socket: BookedSocket, kind: str, member: str | int) -> None:
+        self._change((socket.state().connection_id, kind, member, False))
+
+    def _change(self, change: Change) -> None:
+        """Write soon, batched with the other sockets' changes: one round trip per flush."""
+        self._changes.append(change)
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush_soon)
 
     def _flush_soon(self) -> None:
         self._flush = None
-        dirty, self._dirty = self._dirty, set()
-        task = asyncio.ensure_future(self._write([s for s in dirty if s in self.sockets]))
+        changes, self._changes = self._changes, []
+        task = asyncio.ensure_future(self._write_changes(changes))
         task.add_done_callback(_log_failure)
 
-    async def _write(self, sockets: list[BookedSocket]) -> None:
-        if not sockets:
-            return
-        states = [socket.state() for socket in sockets]
-        await connections_sync(states)
-        assets = {symbol for state in states for symbol in state.assets}
-        portfolios = {pid for state in states for pid in state.portfolios}
+    async def _write_changes(self, changes: list[Change]) -> None:
+        await subscriptions_apply(changes)
         ttl = settings.REALTIME_WATCH_TTL
-        await watch_touch_async(kind="asset", members=assets, ttl=ttl)
-        await watch_touch_async(kind="portfolio", members=portfolios, ttl=ttl)
+        for kind in ("asset", "portfolio"):
+            added = {member for _, k, member, is_add in changes if k == kind and is_add}
+            await watch_touch_async(kind=kind, members=added, ttl=ttl)
+
+    async def _heartbeat(self) -> None:
+        states = [socket.state() for socket in self.sockets]
+        await connections_sync(states)
+        ttl = settings.REALTIME_WATCH_TTL
+        await watch_touch_async(
+            kind="asset", members={a for s in states for a in s.assets}, ttl=ttl
+        )
+        await watch_touch_async(
+            kind="portfolio", members={p for s in states for p in s.portfolios}, ttl=ttl
+        )
 
     async def _housekeeping(self) -> None:
         timeout = settings.WEBSOCKET_TIMEOUT
@@ -82,7 +102,7 @@ class LocalBook:
             if now - last_beat >= heartbeat_seconds():
                 last_beat = now
                 try:
-                    await self._write(list(self.sockets))
+                    await self._heartbeat()
                 except Exception:
                     logger.exception("heartbeat: writing the connection registry failed")
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from apps.market.models import Asset
 from apps.market.updates import asset_frames_build
 from apps.realtime.access import access_book
-from apps.realtime.auth import APP_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
+from apps.realtime.auth import APP_SUBPROTOCOL, RAW_SEND, TOKEN_SUBPROTOCOL_PREFIX
 from apps.realtime.book import book_get
 from apps.realtime.groups import asset_group, frame_encode, portfolio_group
 from apps.realtime.hub import FanoutHub, Outlet, hub_get
@@ -43,7 +43,7 @@ from apps.realtime.registry import (
     connection_remove,
     user_slot_acquire,
 )
-from apps.realtime.snapshots import snapshot_aget
+from apps.realtime.snapshots import snapshot_aget, snapshots_store
 
 logger = logging.getLogger("personal_finance.realtime.consumers")
 
@@ -53,8 +53,13 @@ ABUSE_LIMIT = 20  # refused messages (rate, size) before the socket is closed
 
 @database_sync_to_async
 def _asset_frame(symbol: str) -> str | None:
+    """Built from the saved row when the snapshot expired; kept as the snapshot again."""
     asset = Asset.objects.filter(symbol=symbol).first()
-    return asset_frames_build([asset])[0][1] if asset and asset.current_price else None
+    if asset is None or asset.current_price is None:
+        return None
+    frames = asset_frames_build([asset])
+    snapshots_store(frames)
+    return frames[0][1]
 
 
 @sync_to_async(thread_sensitive=False)
@@ -69,6 +74,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     outlet: Outlet
     hub: FanoutHub
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # AsyncConsumer.dispatch hops to the ORM thread before every message to close stale
+        # database connections: the single biggest cost of a message here. This consumer
+        # touches the ORM only through database_sync_to_async, which does that itself.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.connection_id = uuid.uuid4().hex
@@ -91,7 +105,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         await self.accept(subprotocol)
         self.hub = await hub_get()
-        self.outlet = Outlet(self.base_send)
+        self.outlet = Outlet(self.scope.get(RAW_SEND, self.base_send))
         self.assets: set[str] = set()
         self.portfolios: set[int] = set()
         self.bucket = TokenBucket(
@@ -177,8 +191,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if symbol not in self.assets:
             self._check_room(message)
         await self._subscribe(asset_group(symbol), {"kind": "asset", "symbol": symbol})
-        self.assets.add(symbol)
-        book_get().changed(self)
+        if symbol not in self.assets:
+            self.assets.add(symbol)
+            book_get().subscribed(self, "asset", symbol)
 
     async def _on_subscribe_portfolio(self, message: ClientMessage) -> None:
         portfolio_id = portfolio_id_field(message)
@@ -192,25 +207,27 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             )
         if portfolio_id not in self.portfolios:
             self._check_room(message)
-        self.portfolios.add(portfolio_id)
+            self.portfolios.add(portfolio_id)
+            book_get().subscribed(self, "portfolio", portfolio_id)
         ack = {"kind": "portfolio", "portfolio_id": portfolio_id}
         if not await self._subscribe(portfolio_group(portfolio_id), ack):
             await _revalue_soon(portfolio_id)  # the worker computes and pushes it shortly
-        book_get().changed(self)
 
     async def _on_unsubscribe_asset(self, message: ClientMessage) -> None:
         symbol = symbol_field(message)
-        self.assets.discard(symbol)
+        if symbol in self.assets:
+            self.assets.discard(symbol)
+            book_get().unsubscribed(self, "asset", symbol)
         await self.hub.unsubscribe(self.outlet, asset_group(symbol))
         self._say(ServerType.UNSUBSCRIBED, {"kind": "asset", "symbol": symbol})
-        book_get().changed(self)
 
     async def _on_unsubscribe_portfolio(self, message: ClientMessage) -> None:
         portfolio_id = portfolio_id_field(message)
-        self.portfolios.discard(portfolio_id)
+        if portfolio_id in self.portfolios:
+            self.portfolios.discard(portfolio_id)
+            book_get().unsubscribed(self, "portfolio", portfolio_id)
         await self.hub.unsubscribe(self.outlet, portfolio_group(portfolio_id))
         self._say(ServerType.UNSUBSCRIBED, {"kind": "portfolio", "portfolio_id": portfolio_id})
-        book_get().changed(self)
 
     def _check_room(self, message: ClientMessage) -> None:
         limit = settings.MAX_SUBSCRIPTIONS_PER_CONNECTION
@@ -227,7 +244,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         try:
             await self.hub.subscribe(self.outlet, group)
             self._say(ServerType.SUBSCRIBED, ack)
-            snapshot = await snapshot_aget(group)
+            snapshot = self.hub.latest.get(group)
+            if snapshot is None:
+                snapshot = await snapshot_aget(group)
+                self.hub.remember(group, snapshot)
             if snapshot is None and ack["kind"] == "asset":
                 snapshot = await _asset_frame(ack["symbol"])
             if snapshot is not None:

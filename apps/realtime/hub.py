@@ -145,6 +145,9 @@ class FanoutHub:
         self.layer = layer
         self.channel = ""
         self.members: dict[str, set[Outlet]] = {}
+        # The last frame of every group this process is in: the snapshot for its next local
+        # subscriber, with no round trip (the process hears every publish while it is in).
+        self.latest: dict[str, str] = {}
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._reader: asyncio.Task[None] | None = None
         self._batch_flush: asyncio.TimerHandle | None = None
@@ -168,6 +171,11 @@ class FanoutHub:
                 watchers = self.members[group] = set()
             watchers.add(outlet)
 
+    def remember(self, group: str, text: str | None) -> None:
+        """Keep a snapshot read elsewhere, unless a newer frame already arrived."""
+        if text is not None and group in self.members:
+            self.latest.setdefault(group, text)
+
     async def unsubscribe(self, outlet: Outlet, group: str) -> None:
         outlet.groups.discard(group)
         outlet.pending.pop(group, None)
@@ -179,6 +187,7 @@ class FanoutHub:
             watchers.discard(outlet)
             if not watchers:
                 del self.members[group]
+                self.latest.pop(group, None)
                 await self.layer.group_discard(group, self.channel)
 
     async def detach(self, outlet: Outlet) -> None:
@@ -218,6 +227,7 @@ class FanoutHub:
         watchers = self.members.get(group)
         if not watchers or not text:
             return
+        self.latest[group] = text
         for outlet in watchers:
             outlet.deliver(group, text)
         if self._batching and self._batch_flush is None:

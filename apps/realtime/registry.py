@@ -107,6 +107,22 @@ async def connections_sync(states: Iterable[ConnectionState]) -> None:
     await pipe.execute()
 
 
+async def subscriptions_apply(changes: Iterable[tuple[str, str, str | int, bool]]) -> None:
+    """Add and remove single subscriptions: (connection id, kind, member, added)."""
+    pipe = async_redis_client().pipeline(transaction=False)
+    touched: set[str] = set()
+    for connection_id, kind, member, added in changes:
+        key = _conn_key(connection_id, f"{kind}s")
+        if added:
+            pipe.sadd(key, str(member))
+        else:
+            pipe.srem(key, str(member))
+        touched.add(key)
+    for key in touched:
+        pipe.expire(key, connection_ttl())
+    await pipe.execute()
+
+
 @dataclass
 class GlobalStats:
     total_connections: int = 0

@@ -25,12 +25,14 @@ def test_beat_picks_up_an_interval_change_without_restart(
         lambda: "DatabaseScheduler: initial read" in beat.output(),
         timeout=30, what="beat to read the hourly schedule",
     )  # fmt: skip
-    assert SENT not in beat.output()
+    # An hourly task may fire once when beat starts; after that, nothing for an hour.
+    sent_before = beat.output().count(SENT)
+    assert sent_before <= 1
 
     refresh_schedule_apply(every_seconds=1)  # as an admin saving the task in /admin does
 
     wait_until(
-        lambda: beat.output().count(SENT) >= 2,
-        timeout=30, what="beat to send refresh ticks on the new 1 s interval",
+        lambda: beat.output().count(SENT) >= sent_before + 2,
+        timeout=45, what="beat to send refresh ticks on the new 1 s interval",
     )  # fmt: skip
     assert beat.alive()
