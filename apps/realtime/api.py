@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from kombu.exceptions import OperationalError
 from rest_framework import status
 from rest_framework.request import Request
@@ -9,7 +11,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.realtime.serializers import ForcePriceUpdateSerializer
+from apps.realtime.serializers import (
+    ForcePriceUpdateAcceptedSerializer,
+    ForcePriceUpdateSerializer,
+)
 
 
 class ForcePriceUpdateView(APIView):
@@ -18,6 +23,11 @@ class ForcePriceUpdateView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "force_price_update"
 
+    @extend_schema(
+        request=ForcePriceUpdateSerializer,
+        responses={202: ForcePriceUpdateAcceptedSerializer, 400: OpenApiTypes.OBJECT,
+                   429: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
         from workers.tasks import refresh_prices
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.db import connection
@@ -10,51 +10,54 @@ from django.db import connection
 from apps.market.pipeline import heartbeat_age
 from config.redis_client import redis_client
 
+Check = Callable[[], str | None]  # None when fine, else what is wrong
 
-def redis_problem() -> str | None:
-    try:
-        redis_client().ping()
-    except Exception as error:  # any failure is the answer
-        return f"redis: {error}"
+
+def redis_check() -> str | None:
+    redis_client().ping()
     return None
 
 
-def database_problem() -> str | None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as error:
-        return f"database: {error}"
+def database_check() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
     return None
 
 
-def broker_problem() -> str | None:
+def broker_check() -> str | None:
     from config.celery import app
 
-    try:
-        with app.connection_for_write() as broker:
-            broker.ensure_connection(max_retries=1, timeout=2)
-    except Exception as error:
-        return f"broker: {error}"
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, timeout=2)
     return None
 
 
-def price_feed_problem() -> str | None:
+def price_feed_check() -> str | None:
     age = heartbeat_age()
     limit = settings.REALTIME_STALE_AFTER
     if age is None:
-        return "price_feed: no batch has saved prices yet"
+        return "no batch has saved prices yet"
     if age > limit:
-        return f"price_feed: last successful batch {age:.0f}s ago (limit {limit}s)"
+        return f"last successful batch {age:.0f}s ago (limit {limit}s)"
     return None
 
 
-WEB_CHECKS: dict[str, Callable[[], str | None]] = {
-    "redis": redis_problem,
-    "database": database_problem,
-}
-ALL_CHECKS: dict[str, Callable[[], str | None]] = {
+WEB_CHECKS: dict[str, Check] = {"redis": redis_check, "database": database_check}
+ALL_CHECKS: dict[str, Check] = {
     **WEB_CHECKS,
-    "broker": broker_problem,
-    "price_feed": price_feed_problem,
+    "broker": broker_check,
+    "price_feed": price_feed_check,
 }
+
+
+def health_problems(checks: Mapping[str, Check]) -> dict[str, str]:
+    """Run every check; a check that raises is a problem, named with its part."""
+    problems: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            problem = check()
+        except Exception as error:  # whatever went wrong is the answer
+            problem = f"{type(error).__name__}: {error}"
+        if problem:
+            problems[name] = f"{name}: {problem}"
+    return problems

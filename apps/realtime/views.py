@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.realtime.auth import APP_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
-from apps.realtime.health import ALL_CHECKS, WEB_CHECKS, price_feed_problem
+from apps.realtime.health import ALL_CHECKS, WEB_CHECKS, health_problems, price_feed_check
 from apps.realtime.protocol import MESSAGE_DESCRIPTIONS, CloseCode, ErrorCode
 from apps.realtime.registry import stats_read
+from apps.realtime.serializers import HealthSerializer, StatusSerializer, WebsocketInfoSerializer
 
 WEBSOCKET_PATH = "/ws/realtime/"
 
@@ -24,6 +25,7 @@ class WebsocketInfoView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=WebsocketInfoSerializer)
     def get(self, request: Request) -> Response:
         protocol = "wss" if request.is_secure() else "ws"
         host = request.get_host()
@@ -47,6 +49,7 @@ class StatusView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         user_id = request.user.pk if request.user.is_authenticated else None
         totals, mine = stats_read(user_id=user_id)
@@ -71,6 +74,7 @@ class HealthView(APIView):
     authentication_classes: list[type] = []
 
     @extend_schema(
+        responses={200: HealthSerializer, 503: HealthSerializer},
         parameters=[
             OpenApiParameter(
                 "check",
@@ -78,18 +82,20 @@ class HealthView(APIView):
                 enum=["all", "web"],
                 description="`web`: only what a web process needs (Redis, database)",
             )
-        ]
+        ],
     )
     def get(self, request: Request) -> Response:
         checks = WEB_CHECKS if request.query_params.get("check") == "web" else ALL_CHECKS
-        problems = {name: problem for name, check in checks.items() if (problem := check())}
-        totals, _ = stats_read(user_id=None) if "redis" not in problems else (None, None)
-        feed_problem = (
-            problems.get("price_feed") if "price_feed" in checks else price_feed_problem()
+        problems = health_problems(checks)
+        feed = (
+            problems
+            if "price_feed" in checks
+            else health_problems({"price_feed": price_feed_check})
         )
+        totals = None if "redis" in problems else stats_read(user_id=None)[0]
         body = {
             "status": "healthy" if not problems else "unhealthy",
-            "price_feed_running": feed_problem is None,
+            "price_feed_running": "price_feed" not in feed,
             "active_connections": totals.total_connections if totals else None,
             "checks": {name: problems.get(name, "ok") for name in checks},
             "timestamp": timezone.now().isoformat(),
