@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="realtime-dashboard", permanent=False)),
     path("admin/", admin.site.urls),
     path("", include("apps.realtime.urls")),
 ]

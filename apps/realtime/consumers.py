@@ -209,9 +209,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self._check_room(message)
             self.portfolios.add(portfolio_id)
             book_get().subscribed(self, "portfolio", portfolio_id)
-        ack = {"kind": "portfolio", "portfolio_id": portfolio_id}
-        if not await self._subscribe(portfolio_group(portfolio_id), ack):
-            await _revalue_soon(portfolio_id)  # the worker computes and pushes it shortly
+        await self._subscribe(
+            portfolio_group(portfolio_id), {"kind": "portfolio", "portfolio_id": portfolio_id}
+        )
+        # The cached value may predate prices that changed while nobody watched this
+        # portfolio (unwatched portfolios are not revalued): a worker sends a fresh one now.
+        await _revalue_soon(portfolio_id)
 
     async def _on_unsubscribe_asset(self, message: ClientMessage) -> None:
         symbol = symbol_field(message)

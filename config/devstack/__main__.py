@@ -44,7 +44,8 @@ def banner_when_up(web_url: str, flower_url: str, stop: threading.Event) -> None
     else:
         return
     say("=" * 64)
-    say(f"Dashboard:  {web_url}/")
+    say(f"Dashboard:  {web_url}/realtime/dashboard/")
+    say(f"Test page:  {web_url}/realtime/test/")
     say(f"Admin:      {web_url}/admin/")
     say(f"Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD} (unless you changed it)")
     say(f"Flower:     {flower_url}/")
