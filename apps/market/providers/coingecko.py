@@ -7,14 +7,11 @@ JSON text into Decimal, never through float.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -27,15 +24,13 @@ from apps.market.providers.base import (
     MarketState,
     Quote,
     QuoteBatch,
-    RateLimited,
-    SourceUnavailable,
     SymbolFailure,
 )
+from apps.market.providers.http_json import JsonSource, finite_decimal, positive_decimal
 
 log = logging.getLogger("personal_finance.realtime.providers.coingecko")
 
 DEFAULT_BASE_URL = "https://api.coingecko.com/api/v3"
-USER_AGENT = f"portfolio-realtime/0.1 (crypto price failover; httpx/{httpx.__version__})"
 
 # Tickers are not unique on CoinGecko (many tokens call themselves "BTC"), so only coins
 # whose id we checked by hand are covered.
@@ -92,15 +87,13 @@ class CoinGeckoProvider:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        )
+        self._http = JsonSource(
+            name=self.name, base_url=base_url, purpose="crypto price failover",
+            transport=transport, timeout=timeout, logger=log,
+        )  # fmt: skip
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def covers(self, symbol: str) -> bool:
         return coin_pair(symbol) is not None
@@ -110,9 +103,9 @@ class CoinGeckoProvider:
         pairs = self._covered(symbols, batch.failures)
         if not pairs:
             return batch
-        payload = self._payload(self._get("/simple/price", _price_params(pairs.values())))
+        payload = self._http.payload(self._http.get("/simple/price", _price_params(pairs.values())))
         if not isinstance(payload, dict):
-            raise self._unavailable("/simple/price did not answer a JSON object")
+            raise self._http.unavailable("/simple/price did not answer a JSON object")
         for symbol, pair in pairs.items():
             outcome = quote_from_entry(symbol, pair, payload.get(pair.coin_id))
             if isinstance(outcome, Quote):
@@ -141,12 +134,12 @@ class CoinGeckoProvider:
     def _history_of(self, symbol: str, pair: CoinPair, days: int) -> list[Bar] | SymbolFailure:
         path = f"/coins/{pair.coin_id}/market_chart"
         params = {"vs_currency": pair.vs, "days": str(days), "interval": "daily"}
-        response = self._get(path, params)
+        response = self._http.get(path, params)
         if response.status_code == httpx.codes.NOT_FOUND:
             return self._failure(FailureKind.UNKNOWN_SYMBOL, f"{pair.coin_id} is not listed")
-        payload = self._payload(response)
+        payload = self._http.payload(response)
         if not isinstance(payload, dict) or not isinstance(payload.get("prices"), list):
-            raise self._unavailable(f"{path} did not answer a prices list")
+            raise self._http.unavailable(f"{path} did not answer a prices list")
         bars = bars_from_chart(symbol, payload["prices"], payload.get("total_volumes"))
         return bars or self._failure(FailureKind.NO_DATA, "no usable daily prices")
 
@@ -162,30 +155,6 @@ class CoinGeckoProvider:
             else:
                 pairs[symbol] = pair
         return pairs
-
-    def _get(self, path: str, params: dict[str, str]) -> httpx.Response:
-        try:
-            response = self._client.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise self._unavailable(f"GET {path} failed: {exc!r}") from exc
-        if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
-            retry_after = retry_after_seconds(response)
-            log.warning("rate limited on %s, retry after %s s", path, retry_after)
-            raise RateLimited(self.name, f"HTTP 429 on {path}", retry_after=retry_after)
-        return response
-
-    def _payload(self, response: httpx.Response) -> Any:
-        path = response.request.url.path
-        if response.status_code != httpx.codes.OK:
-            raise self._unavailable(f"HTTP {response.status_code} on {path}")
-        try:
-            return json.loads(response.text, parse_float=Decimal, parse_constant=Decimal)
-        except ValueError as exc:
-            raise self._unavailable(f"{path} answered a body that is not JSON") from exc
-
-    def _unavailable(self, message: str) -> SourceUnavailable:
-        log.warning("%s", message)
-        return SourceUnavailable(self.name, message)
 
     def _failure(self, kind: FailureKind, reason: str) -> SymbolFailure:
         return SymbolFailure(kind=kind, reason=reason, source=self.name)
@@ -232,7 +201,7 @@ def price_24h_ago(price: Decimal, change_percent: Any) -> Decimal | None:
     Crypto has no exchange close; this rolling reference stands in for `previous_close`,
     so `Quote.change` is the change over the last 24 hours, not since midnight.
     """
-    change = _finite_decimal(change_percent)
+    change = finite_decimal(change_percent)
     if change is None:
         return None
     factor = 1 + change / 100
@@ -275,50 +244,19 @@ def _points(value: Any) -> list[tuple[Any, Any]]:
     return [(p[0], p[1]) for p in value if isinstance(p, list) and len(p) == 2]
 
 
-def positive_decimal(value: Any) -> Decimal | None:
-    """A usable price: a finite JSON number above zero (never a bool, string or NaN)."""
-    number = _finite_decimal(value)
-    return number if number is not None and number > 0 else None
-
-
-def _finite_decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        return None
-    number = Decimal(value)
-    return number if number.is_finite() else None
-
-
 def _whole(value: Any) -> int | None:
-    number = _finite_decimal(value)
+    number = finite_decimal(value)
     return int(number) if number is not None and number >= 0 else None
 
 
 def utc_from_epoch(value: Any, scale: int = 1) -> datetime | None:
-    number = _finite_decimal(value)
+    number = finite_decimal(value)
     if number is None or number <= 0:
         return None
     try:
         return datetime.fromtimestamp(float(number / scale), UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Retry-After as seconds: the header is either a number of seconds or an HTTP date."""
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _no_data(reason: str) -> SymbolFailure:

@@ -10,15 +10,12 @@ the bases, and no double rounding (Frankfurter v1 rounds the rates it rebases it
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,15 +29,13 @@ from apps.market.providers.base import (
     MarketState,
     Quote,
     QuoteBatch,
-    RateLimited,
-    SourceUnavailable,
     SymbolFailure,
 )
+from apps.market.providers.http_json import JsonSource, positive_decimal
 
 log = logging.getLogger("personal_finance.realtime.providers.frankfurter")
 
 DEFAULT_BASE_URL = "https://api.frankfurter.dev/v1"
-USER_AGENT = f"portfolio-realtime/0.1 (FX reference rate failover; httpx/{httpx.__version__})"
 
 # The ECB's reference currencies; BGN left the list when Bulgaria joined the euro (2026).
 ECB_CURRENCIES = frozenset(
@@ -96,15 +91,13 @@ class FrankfurterProvider:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._clock = clock
-        self._client = httpx.Client(
-            base_url=base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        )
+        self._http = JsonSource(
+            name=self.name, base_url=base_url, purpose="FX reference rate failover",
+            transport=transport, timeout=timeout, logger=log,
+        )  # fmt: skip
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def covers(self, symbol: str) -> bool:
         return fx_pair(symbol) is not None
@@ -170,31 +163,13 @@ class FrankfurterProvider:
         """EUR-based rates per date from `since` to the latest fix, oldest first."""
         currencies = {c for pair in pairs for c in (pair.base, pair.quote)} - {"EUR"}
         path = f"/{since.isoformat()}.."
-        payload = self._get_json(path, {"base": "EUR", "symbols": ",".join(sorted(currencies))})
+        payload = self._http.get_json(
+            path, {"base": "EUR", "symbols": ",".join(sorted(currencies))}
+        )
         rates = payload.get("rates") if isinstance(payload, dict) else None
         if not isinstance(rates, dict):
-            raise self._unavailable(f"{path} did not answer a rates object")
+            raise self._http.unavailable(f"{path} did not answer a rates object")
         return series_from_rates(rates)
-
-    def _get_json(self, path: str, params: dict[str, str]) -> Any:
-        try:
-            response = self._client.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise self._unavailable(f"GET {path} failed: {exc!r}") from exc
-        if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
-            retry_after = retry_after_seconds(response)
-            log.warning("rate limited on %s, retry after %s s", path, retry_after)
-            raise RateLimited(self.name, f"HTTP 429 on {path}", retry_after=retry_after)
-        if response.status_code != httpx.codes.OK:
-            raise self._unavailable(f"HTTP {response.status_code} on {path}")
-        try:
-            return json.loads(response.text, parse_float=Decimal, parse_constant=Decimal)
-        except ValueError as exc:
-            raise self._unavailable(f"{path} answered a body that is not JSON") from exc
-
-    def _unavailable(self, message: str) -> SourceUnavailable:
-        log.warning("%s", message)
-        return SourceUnavailable(self.name, message)
 
 
 def series_from_rates(rates: dict[Any, Any]) -> Series:
@@ -264,32 +239,6 @@ def _lists(rates: dict[str, Any], pair: FxPair) -> bool:
 
 def _per_euro(currency: str, rates: dict[str, Any]) -> Decimal | None:
     return Decimal(1) if currency == "EUR" else positive_decimal(rates.get(currency))
-
-
-def positive_decimal(value: Any) -> Decimal | None:
-    """A usable rate: a finite JSON number above zero (never a bool, string or NaN)."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        return None
-    number = Decimal(value)
-    return number if number.is_finite() and number > 0 else None
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Retry-After as seconds: the header is either a number of seconds or an HTTP date."""
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _no_data(reason: str) -> SymbolFailure:
