@@ -34,6 +34,12 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# bench/ is a folder too: without .PHONY, make would call the target up to date.
+.PHONY: bench
+bench: $(STAMP) ## run the benchmarks (quick mode)
+	$(BIN)/python -m bench.revaluation --quick
+	$(BIN)/python -m bench.pipeline --quick
+
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connections
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db import connections, transaction
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 
 from apps.market.models import Asset, AssetType
 from apps.portfolios.models import Position
@@ -84,7 +84,7 @@ def _money() -> DecimalField[Decimal, Decimal]:
 
 
 SUBTOTAL_COLUMNS = (
-    "portfolio_id", "portfolio__name", "portfolio__base_currency", "asset__currency",
+    "portfolio_id", "portfolio_name", "base_currency", "asset__currency",
     "value", "change", "cost", "positions", "no_previous", "unpriced", "stale",
 )  # fmt: skip
 Rate = tuple[Decimal, bool]
@@ -101,8 +101,12 @@ def _subtotals(
     )
     return (
         Position.objects.filter(portfolio_id__in=portfolio_ids)
-        .values("portfolio_id", "portfolio__name", "portfolio__base_currency", "asset__currency")
+        # Grouped by two narrow keys: the portfolio's name and currency come along through
+        # Min() (one value per portfolio), which spares PostgreSQL sorting 1M rows by text.
+        .values("portfolio_id", "asset__currency")
         .annotate(
+            portfolio_name=Min("portfolio__name"),
+            base_currency=Min("portfolio__base_currency"),
             value=Sum(value),
             change=Sum(change),
             cost=Sum("cost_basis", filter=Q(asset__current_price__isnull=False)),
@@ -152,7 +156,9 @@ def _rows(queryset: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]
         yield from queryset
         return
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+        # Room to hash-aggregate 100,000s of groups in memory instead of sorting on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(2000):
             yield from rows
