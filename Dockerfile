@@ -36,11 +36,11 @@ USER app
 
 EXPOSE 8000
 
-# No curl in slim images: ask with Python. /admin/login/ answers 200 without a session; switch to
-# /realtime/health/ once that endpoint exists. The Host header is the first ALLOWED_HOSTS entry,
+# No curl in slim images: ask with Python. /realtime/health/?check=web answers 200 while this
+# process reaches Redis and the database (503 otherwise), with no login. The Host header is the first ALLOWED_HOSTS entry,
 # so Django does not turn the probe away with 400 when 127.0.0.1 is not an allowed host.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as r; h = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; r.urlopen(r.Request('http://127.0.0.1:8000/admin/login/', headers={'Host': h}), timeout=8)"]
+    CMD ["python", "-c", "import os, urllib.request as r; h = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; r.urlopen(r.Request('http://127.0.0.1:8000/realtime/health/?check=web', headers={'Host': h}), timeout=8)"]
 
 # The guide's command, then the flags of the Procfile's web line, plus proxy headers (nginx).
 CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--ws-max-size", "65536", "--ws-ping-interval", "20", "--ws-ping-timeout", "20", "--lifespan", "off", "--no-server-header", "--proxy-headers"]
