@@ -24,7 +24,7 @@ from apps.portfolios.models import Position
 CENT = Decimal("0.01")
 
 
-@dataclass
+@dataclass(slots=True)
 class Valuation:
     portfolio_id: int
     name: str
@@ -157,8 +157,10 @@ def _rows(queryset: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]
         return
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-        # Room to hash-aggregate 100,000s of groups in memory instead of sorting on disk.
+        # Room to hash-aggregate 100,000s of groups in memory instead of sorting on disk, and
+        # no JIT: compiling this query cost 150 ms, more than it saved.
         cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(2000):
             yield from rows

@@ -26,6 +26,7 @@ from apps.realtime.watching import watch_touch_async
 logger = logging.getLogger("personal_finance.realtime.book")
 
 FLUSH_DELAY = 0.25
+CLOSE_WAIT_SECONDS = 5.0
 
 
 class BookedSocket(Protocol):
@@ -45,6 +46,7 @@ class LocalBook:
         self._changes: list[Change] = []
         self._flush: asyncio.TimerHandle | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._closing: dict[BookedSocket, asyncio.Future[None]] = {}
 
     def add(self, socket: BookedSocket) -> None:
         self.sockets.add(socket)
@@ -91,6 +93,7 @@ class LocalBook:
         )
 
     async def _housekeeping(self) -> None:
+        """Sweep for idle sockets and beat, neither ever waiting on one socket."""
         timeout = settings.WEBSOCKET_TIMEOUT
         sweep = max(0.5, min(5.0, timeout / 4, heartbeat_seconds()))
         last_beat = time.monotonic()
@@ -98,13 +101,26 @@ class LocalBook:
             await asyncio.sleep(sweep)
             now = time.monotonic()
             for socket in [s for s in self.sockets if now - s.last_seen > timeout]:
-                await socket.idle_close()
+                if socket not in self._closing:
+                    self._closing[socket] = asyncio.ensure_future(self._close_idle(socket))
             if now - last_beat >= heartbeat_seconds():
                 last_beat = now
                 try:
                     await self._heartbeat()
                 except Exception:
                     logger.exception("heartbeat: writing the connection registry failed")
+
+    async def _close_idle(self, socket: BookedSocket) -> None:
+        # A client that stopped reading never lets its close frame out: bound the wait, so
+        # it costs this one task, never the sweep or the heartbeat.
+        try:
+            await asyncio.wait_for(socket.idle_close(), CLOSE_WAIT_SECONDS)
+        except TimeoutError:
+            logger.info("idle socket did not take its close frame within %ss", CLOSE_WAIT_SECONDS)
+        except Exception:
+            logger.exception("closing an idle socket failed")
+        finally:
+            self._closing.pop(socket, None)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

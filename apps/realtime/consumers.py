@@ -271,5 +271,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def idle_close(self) -> None:
         logger.info("closing idle connection %s", self.connection_id)
-        await self.close(code=CloseCode.IDLE_TIMEOUT)
+        # Unregister first: the close frame may wait on a socket that no longer reads
+        # (uvicorn's pings then end it), and the registry must not count it meanwhile.
         await self.disconnect(CloseCode.IDLE_TIMEOUT)
+        await self.close(code=CloseCode.IDLE_TIMEOUT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -20,7 +21,9 @@ FRAME_EVENT = "realtime.frame"
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
 
 
+@lru_cache(maxsize=65_536)
 def asset_group(symbol: str) -> str:
+    """One string per symbol and process: a thousand sockets watching AAPL share it."""
     return "asset." + _GROUP_UNSAFE.sub(lambda m: f"_{ord(m.group()):02X}", symbol)
 
 

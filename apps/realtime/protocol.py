@@ -6,6 +6,7 @@ a stable code and the socket stays open; only abuse closes it, with a documented
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -127,7 +128,8 @@ def symbol_field(message: ClientMessage) -> str:
     if not isinstance(raw, str):
         raise ProtocolError(ErrorCode.INVALID_DATA, '"data.symbol" must be a string.', message.type)
     try:
-        return symbol_normalize(raw)
+        # Interned: the same symbol from many sockets is one string in memory.
+        return sys.intern(symbol_normalize(raw))
     except InvalidSymbol:
         raise ProtocolError(
             ErrorCode.INVALID_DATA, f"{raw[:40]!r} is not a valid ticker symbol.", message.type

@@ -269,3 +269,41 @@ def test_two_server_processes_both_deliver_a_workers_tick(
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_a_stalled_idle_socket_does_not_stop_idle_closes_or_heartbeats(
+    child_env: dict[str, str], start_process: StartProcess
+) -> None:
+    import socket
+
+    from apps.realtime.groups import asset_group, frame_encode
+    from apps.realtime.publish import frames_publish_rollback_unsafe
+
+    server = web_server_start(
+        start_process, {**child_env, "WEBSOCKET_TIMEOUT": "2", "REALTIME_CONNECTION_TTL": "3"}
+    )
+    priced("AAPL")
+
+    async def scenario() -> None:
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", server.port))
+        stalled = await websockets.connect(server.ws_url, sock=raw, max_queue=1)
+        await stalled.send(json.dumps({"type": "subscribe_asset", "data": {"symbol": "AAPL"}}))
+        await asyncio.sleep(0.3)
+        padding = "x" * 16_000
+        # 8 MB: more than the kernel's send and receive buffers hold, so its writes stay
+        # pending and its close frame can never be sent.
+        frames = [
+            (asset_group("AAPL"), frame_encode("asset_update", {"tick": tick, "pad": padding}))
+            for tick in range(500)
+        ]
+        await asyncio.to_thread(frames_publish_rollback_unsafe, frames)
+        idle_readers = [await WsClient.open(server.ws_url) for _ in range(3)]
+        for reader in idle_readers:
+            await reader.recv()
+        codes = await asyncio.gather(*(closed_code(r, timeout=20) for r in idle_readers))
+        assert codes == [4000, 4000, 4000]
+        stalled.transport.abort()
+
+    asyncio.run(scenario())

@@ -1,0 +1,3 @@
+from bench.fanout.cli import main
+
+main()
