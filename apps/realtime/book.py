@@ -76,10 +76,9 @@ class LocalBook:
 
     async def _write_changes(self, changes: list[Change]) -> None:
         await subscriptions_apply(changes)
-        ttl = settings.REALTIME_WATCH_TTL
         for kind in ("asset", "portfolio"):
             added = {member for _, k, member, is_add in changes if k == kind and is_add}
-            await watch_touch_async(kind=kind, members=added, ttl=ttl)
+            await watch_touch_async(kind=kind, members=added)
 
     async def _heartbeat(self) -> None:
         states = [socket.state() for socket in self.sockets]

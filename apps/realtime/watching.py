@@ -10,20 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from config.redis_client import async_redis_client, redis_client, redis_key
+from django.conf import settings
 
-WATCH_TTL_SECONDS = 90
+from config.redis_client import async_redis_client, redis_client, redis_key
 
 
 def _key(kind: str) -> str:
     return redis_key("watch", kind)
 
 
-def watch_touch(*, kind: str, members: Iterable[str | int], ttl: int = WATCH_TTL_SECONDS) -> None:
-    """Mark members (symbols or portfolio ids) as watched for the next `ttl` seconds."""
-    expires = time.time() + ttl
-    mapping = {str(member): expires for member in members}
-    if mapping:
+def _expiries(members: Iterable[str | int], ttl: int | None) -> dict[str, float]:
+    expires = time.time() + (settings.REALTIME_WATCH_TTL if ttl is None else ttl)
+    return {str(member): expires for member in members}
+
+
+def watch_touch(*, kind: str, members: Iterable[str | int], ttl: int | None = None) -> None:
+    """Mark members (symbols or portfolio ids) as watched for REALTIME_WATCH_TTL seconds."""
+    if mapping := _expiries(members, ttl):
         redis_client().zadd(_key(kind), mapping, gt=True)
 
 
@@ -44,10 +47,8 @@ def watched_symbols() -> set[str]:
 
 
 async def watch_touch_async(
-    *, kind: str, members: Iterable[str | int], ttl: int = WATCH_TTL_SECONDS
+    *, kind: str, members: Iterable[str | int], ttl: int | None = None
 ) -> None:
     """The same as watch_touch, from a server process's event loop."""
-    expires = time.time() + ttl
-    mapping = {str(member): expires for member in members}
-    if mapping:
+    if mapping := _expiries(members, ttl):
         await async_redis_client().zadd(_key(kind), mapping, gt=True)
