@@ -3,7 +3,7 @@
 A browser always sends Origin on a WebSocket handshake, so refusing a foreign Origin stops
 cross-site socket hijacking with the user's cookie. A handshake with no Origin is not a
 browser page (a script, the guide's client under Node, a probe) and is let through with
-whatever credentials it carries. Channels' AllowedHostsOriginValidator refuses those.
+whatever credentials it carries. Channels' stock allowed-hosts origin validator refuses those.
 """
 
 from __future__ import annotations
