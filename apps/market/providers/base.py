@@ -7,12 +7,12 @@ in the result, so a partial batch is kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 
 class MarketState(StrEnum):
@@ -138,3 +138,25 @@ class PriceProvider(Protocol):
     def history(self, symbols: Sequence[str], days: int) -> HistoryBatch:
         """Daily unadjusted bars for the last `days` calendar days."""
         ...
+
+
+Parsed = TypeVar("Parsed")
+
+
+def symbols_covered(
+    symbols: Sequence[str],
+    parse: Callable[[str], Parsed | None],
+    *,
+    source: str,
+    reason: str,
+    failures: dict[str, SymbolFailure],
+) -> dict[str, Parsed]:
+    """Symbols a source can parse, with what it parsed (repeats once); the rest UNSUPPORTED."""
+    covered: dict[str, Parsed] = {}
+    for symbol in symbols:
+        parsed = parse(symbol)
+        if parsed is None:
+            failures[symbol] = SymbolFailure(FailureKind.UNSUPPORTED, reason, source)
+        else:
+            covered[symbol] = parsed
+    return covered

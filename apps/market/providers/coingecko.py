@@ -25,6 +25,7 @@ from apps.market.providers.base import (
     Quote,
     QuoteBatch,
     SymbolFailure,
+    symbols_covered,
 )
 from apps.market.providers.http_json import JsonSource, finite_decimal, positive_decimal
 
@@ -146,15 +147,9 @@ class CoinGeckoProvider:
     def _covered(
         self, symbols: Sequence[str], failures: dict[str, SymbolFailure]
     ) -> dict[str, CoinPair]:
-        """Covered symbols with their pair (duplicates once); the rest become UNSUPPORTED."""
-        pairs: dict[str, CoinPair] = {}
-        for symbol in symbols:
-            pair = coin_pair(symbol)
-            if pair is None:
-                failures[symbol] = self._failure(FailureKind.UNSUPPORTED, "not a covered coin")
-            else:
-                pairs[symbol] = pair
-        return pairs
+        return symbols_covered(
+            symbols, coin_pair, source=self.name, reason="not a covered coin", failures=failures
+        )
 
     def _failure(self, kind: FailureKind, reason: str) -> SymbolFailure:
         return SymbolFailure(kind=kind, reason=reason, source=self.name)

@@ -30,6 +30,7 @@ from apps.market.providers.base import (
     Quote,
     QuoteBatch,
     SymbolFailure,
+    symbols_covered,
 )
 from apps.market.providers.http_json import JsonSource, positive_decimal
 
@@ -147,17 +148,10 @@ class FrankfurterProvider:
     def _covered(
         self, symbols: Sequence[str], failures: dict[str, SymbolFailure]
     ) -> dict[str, FxPair]:
-        """Covered symbols with their pair (duplicates once); the rest become UNSUPPORTED."""
-        pairs: dict[str, FxPair] = {}
-        for symbol in symbols:
-            pair = fx_pair(symbol)
-            if pair is None:
-                failures[symbol] = SymbolFailure(
-                    FailureKind.UNSUPPORTED, "not a pair of ECB currencies", self.name
-                )
-            else:
-                pairs[symbol] = pair
-        return pairs
+        return symbols_covered(
+            symbols, fx_pair, source=self.name, reason="not a pair of ECB currencies",
+            failures=failures,
+        )  # fmt: skip
 
     def _series(self, pairs: Iterable[FxPair], since: date) -> Series:
         """EUR-based rates per date from `since` to the latest fix, oldest first."""
