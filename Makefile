@@ -29,10 +29,11 @@ run: $(STAMP) ## run web, worker, beat and Flower on local defaults, with demo d
 test: $(STAMP) ## run the whole test suite (real Redis, PostgreSQL when one answers)
 	$(BIN)/python -m config.devstack test $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy and the import contracts (the architecture, checked)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # bench/ is a folder too: without .PHONY, make would call the target up to date.
 .PHONY: bench

@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         redis_prefix=options.redis_prefix,
     )
     from apps.market.pipeline import batches_split
-    from apps.realtime.groups import asset_group
+    from apps.streams.groups import asset_group
     from bench.pipeline_source import SteppedClock, TimedSimulatedProvider, simulated_source
     from bench.receiver import GroupReceiver
 

@@ -12,7 +12,7 @@ import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from apps.realtime.groups import asset_group
+from apps.streams.groups import asset_group
 
 STOP = "bench.stop"
 

@@ -83,7 +83,8 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
 
 def ours_measure(symbols: Sequence[str], repeat: int) -> tuple[list[float], list[Valuation]]:
     """Time `portfolios_value` on the portfolios holding `symbols`, `repeat` times."""
-    from apps.portfolios.valuation import portfolio_ids_holding, portfolios_value
+    from apps.portfolios.selectors import portfolio_ids_holding
+    from apps.portfolios.valuation import portfolios_value
 
     seconds: list[float] = []
     valuations: list[Valuation] = []
@@ -97,7 +98,7 @@ def ours_measure(symbols: Sequence[str], repeat: int) -> tuple[list[float], list
 
 def naive_measure(symbols: Sequence[str], sample: int | None) -> NaiveRun:
     """Time the loop over every target portfolio, or over a random sample and extrapolate."""
-    from apps.portfolios.valuation import portfolio_ids_holding
+    from apps.portfolios.selectors import portfolio_ids_holding
     from bench.naive_valuation import portfolios_value_naive
 
     started = time.perf_counter()

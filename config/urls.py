@@ -8,4 +8,5 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="realtime-dashboard", permanent=False)),
     path("admin/", admin.site.urls),
     path("", include("apps.realtime.urls")),
+    path("", include("apps.market.urls")),
 ]

@@ -8,8 +8,9 @@ from typing import Any
 from celery import Task, group
 from django.conf import settings
 
-from apps.market.pipeline import batches_split, price_batch_fetch, symbols_due
-from apps.market.selectors import symbols_known
+from apps.market.feed import batch_expiry_seconds
+from apps.market.pipeline import batches_split, price_batch_fetch
+from apps.market.selectors import symbols_due, symbols_known
 from apps.portfolios.services import portfolio_revalue_now, portfolios_revalue
 from workers.base import project_task
 
@@ -26,7 +27,7 @@ def refresh_prices(
     size = int(batch_size or settings.REALTIME_BATCH_SIZE)
     batches = batches_split(chosen, size)
     # A batch still queued after one and a half intervals is dropped, never replayed late.
-    expires = settings.REALTIME_UPDATE_INTERVAL * 1.5
+    expires = batch_expiry_seconds()
     group(
         fetch_price_batch.s(batch, source).set(expires=expires) for batch in batches
     ).apply_async()

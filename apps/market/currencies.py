@@ -19,9 +19,3 @@ def currency_major(currency: str) -> tuple[str, Decimal]:
     if currency in MINOR_UNITS:
         return MINOR_UNITS[currency]
     return currency.upper(), Decimal(1)
-
-
-def price_to_major(value: Decimal | None, currency: str) -> Decimal | None:
-    if value is None:
-        return None
-    return value / currency_major(currency)[1]

@@ -12,25 +12,19 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Q
 
-from apps.market.models import Asset, AssetType
+from apps.market.feed import heartbeat_record
 from apps.market.providers.base import FailureKind
 from apps.market.providers.chain import ChainResult, ProviderChain
 from apps.market.providers.registry import providers_build
+from apps.market.selectors import symbols_overdue
 from apps.market.services import assets_mark_failed, quotes_save
-from apps.realtime.watching import watched_symbols
 from config.redis_client import redis_client, redis_key
 
 logger = logging.getLogger("personal_finance.realtime.pipeline")
-
-HEARTBEAT_KEY = "pipeline:last_success"
-TICK_KEY = "pipeline:last_tick"
 
 
 @dataclass
@@ -79,7 +73,7 @@ def price_batch_fetch(
         lock.release()
     summary.took = round(time.monotonic() - started, 3)
     if summary.changed or summary.unchanged:
-        heartbeat_record(summary)
+        heartbeat_record(symbols=summary.symbols, took=summary.took)
     return summary
 
 
@@ -101,56 +95,12 @@ def _save(result: ChainResult, symbols: Sequence[str], *, publish: bool) -> Batc
         for symbol, reason in summary.failed.items()
         if any(f.kind is not FailureKind.SOURCE_ERROR for f in result.failures[symbol])
     }
-    overdue = _overdue(summary.failed)
+    overdue = symbols_overdue(summary.failed)
     assets_mark_failed(
         failures={s: r for s, r in summary.failed.items() if s in permanent or s in overdue},
         publish=publish,
     )
     return summary
-
-
-def _overdue(symbols: Sequence[str] | dict[str, str]) -> set[str]:
-    """Symbols whose last saved quote is older than REALTIME_STALE_AFTER (or never saved)."""
-    limit = datetime.now(UTC) - timedelta(seconds=settings.REALTIME_STALE_AFTER)
-    rows = Asset.objects.filter(symbol__in=list(symbols)).filter(
-        Q(last_updated__isnull=True) | Q(last_updated__lt=limit)
-    )
-    return set(rows.values_list("symbol", flat=True))
-
-
-def heartbeat_record(summary: BatchSummary) -> None:
-    cache.set(
-        HEARTBEAT_KEY,
-        {"at": time.time(), "symbols": summary.symbols, "took": summary.took},
-        timeout=None,
-    )
-
-
-def heartbeat_age() -> float | None:
-    """Seconds since a batch last saved prices, or None when none ever did."""
-    beat = cache.get(HEARTBEAT_KEY)
-    return time.time() - float(beat["at"]) if beat else None
-
-
-def symbols_due(*, now: datetime | None = None) -> list[str]:
-    """The active symbols worth refreshing now.
-
-    Held in a position, watched recently, marked always-on, or an FX pair (valuation needs
-    them). Symbols whose market the source reported closed are refreshed only every
-    REALTIME_CLOSED_MARKET_INTERVAL seconds, so a weekend does not burn the rate limit.
-    """
-    now = now or datetime.now(UTC)
-    wanted = (
-        Q(positions__isnull=False)
-        | Q(always_refresh=True)
-        | Q(asset_type=AssetType.FX)
-        | Q(symbol__in=list(watched_symbols()))
-    )
-    closed_recently = Q(market_state="closed") & Q(
-        last_updated__gte=now - timedelta(seconds=settings.REALTIME_CLOSED_MARKET_INTERVAL)
-    )
-    rows = Asset.objects.filter(is_active=True).filter(wanted).exclude(closed_recently)
-    return sorted(set(rows.values_list("symbol", flat=True)))
 
 
 def batches_split(symbols: Sequence[str], size: int) -> list[list[str]]:

@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -31,14 +32,24 @@ def interval_seconds(task: PeriodicTask) -> int | None:
 
 
 @transaction.atomic
-def refresh_schedule_apply(*, every_seconds: int, batch_size: int | None = None) -> PeriodicTask:
-    """Create or update the periodic refresh with this interval (and batch size kwarg)."""
+def refresh_schedule_apply(
+    *, every_seconds: int | None = None, batch_size: int | None = None
+) -> PeriodicTask:
+    """Create or update the periodic refresh with this interval (and batch size kwarg).
+
+    Without `every_seconds` an existing interval is kept (it may have been edited in /admin);
+    a new row starts at REALTIME_UPDATE_INTERVAL.
+    """
+    task = PeriodicTask.objects.filter(name=REFRESH_TASK_NAME).select_related("interval").first()
+    if every_seconds is None:
+        every_seconds = (interval_seconds(task) if task else None) or (
+            settings.REALTIME_UPDATE_INTERVAL
+        )
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=every_seconds, period=IntervalSchedule.SECONDS
     )
-    task, _ = PeriodicTask.objects.get_or_create(
-        name=REFRESH_TASK_NAME, defaults={"task": REFRESH_TASK, "interval": interval}
-    )
+    if task is None:
+        task = PeriodicTask(name=REFRESH_TASK_NAME)
     task.task = REFRESH_TASK
     task.interval = interval
     task.enabled = True

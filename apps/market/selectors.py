@@ -1,10 +1,21 @@
-"""Reads of market data."""
+"""Reads of market data: for the pipeline, the commands and the socket servers alike."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
-from apps.market.models import Asset
+from django.conf import settings
+from django.db.models import Q
+
+from apps.market.feed import stale_after_seconds
+from apps.market.models import Asset, AssetType
+from apps.market.updates import asset_frames_build
+from apps.streams.watching import watched_symbols
+
+FxRates = dict[tuple[str, str], tuple[Decimal, bool]]  # (from, to) -> (rate, stale)
 
 
 def symbols_known(symbols: Iterable[str]) -> list[str]:
@@ -18,3 +29,64 @@ def symbols_unknown(symbols: Iterable[str]) -> list[str]:
     wanted = [symbol.strip().upper() for symbol in symbols]
     known = set(Asset.objects.filter(symbol__in=wanted).values_list("symbol", flat=True))
     return [symbol for symbol in dict.fromkeys(wanted) if symbol not in known]
+
+
+def symbols_active() -> list[str]:
+    """Every active symbol, sorted."""
+    return sorted(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
+
+
+def assets_active_list() -> list[dict[str, Any]]:
+    """What a page lists of each active asset (no prices: those arrive over the socket)."""
+    rows = Asset.objects.filter(is_active=True).order_by("symbol")
+    return [dict(row) for row in rows.values("symbol", "name", "asset_type", "currency")]
+
+
+def asset_frame_get(symbol: str) -> str | None:
+    """The `asset_update` frame of the saved row: a snapshot when the cached one expired."""
+    asset = Asset.objects.filter(symbol=symbol, current_price__isnull=False).first()
+    return asset_frames_build([asset])[0][1] if asset is not None else None
+
+
+def symbols_overdue(symbols: Iterable[str]) -> set[str]:
+    """The given symbols whose last saved quote is older than the staleness threshold."""
+    limit = datetime.now(UTC) - timedelta(seconds=stale_after_seconds())
+    rows = Asset.objects.filter(symbol__in=list(symbols)).filter(
+        Q(last_updated__isnull=True) | Q(last_updated__lt=limit)
+    )
+    return set(rows.values_list("symbol", flat=True))
+
+
+def symbols_due(*, now: datetime | None = None) -> list[str]:
+    """The active symbols worth refreshing now.
+
+    Held in a position, watched recently, marked always-on, or an FX pair (valuation needs
+    them). Symbols whose market the source reported closed are refreshed only every
+    REALTIME_CLOSED_MARKET_INTERVAL seconds, so a weekend does not burn the rate limit.
+    """
+    now = now or datetime.now(UTC)
+    wanted = (
+        Q(positions__isnull=False)
+        | Q(always_refresh=True)
+        | Q(asset_type=AssetType.FX)
+        | Q(symbol__in=list(watched_symbols()))
+    )
+    closed_recently = Q(market_state="closed") & Q(
+        last_updated__gte=now - timedelta(seconds=settings.REALTIME_CLOSED_MARKET_INTERVAL)
+    )
+    rows = Asset.objects.filter(is_active=True).filter(wanted).exclude(closed_recently)
+    return sorted(set(rows.values_list("symbol", flat=True)))
+
+
+def fx_rates() -> FxRates:
+    """(from, to) -> (rate, stale) for every priced FX pair and its inverse."""
+    rates: FxRates = {}
+    pairs = Asset.objects.filter(asset_type=AssetType.FX, current_price__isnull=False)
+    for symbol, price, stale_reason in pairs.values_list("symbol", "current_price", "stale_reason"):
+        pair = symbol.removesuffix("=X")
+        if len(pair) != 6 or not price:
+            continue
+        base, quote = pair[:3], pair[3:]
+        rates[(base, quote)] = (price, bool(stale_reason))
+        rates.setdefault((quote, base), (1 / price, bool(stale_reason)))
+    return rates

@@ -14,8 +14,8 @@ from apps.market.models import Asset, PriceBar
 from apps.market.providers.base import Bar, Quote
 from apps.market.updates import asset_frames_build
 from apps.market.validation import quote_problem
-from apps.realtime.publish import frames_publish_rollback_unsafe
-from apps.realtime.snapshots import snapshots_store
+from apps.streams.publish import frames_publish_rollback_unsafe
+from apps.streams.snapshots import snapshots_store
 
 logger = logging.getLogger("personal_finance.realtime.prices")
 
@@ -137,10 +137,11 @@ def _after_save(assets: Sequence[Asset], quotes: Sequence[Quote], *, publish: bo
     if not assets:
         return
     frames = asset_frames_build(assets)
-    snapshots_store(frames)
     intraday_push(quotes)
     if publish:
-        frames_publish_rollback_unsafe(frames)
+        frames_publish_rollback_unsafe(frames)  # already after commit
+    else:
+        snapshots_store(frames)
 
 
 def bars_save(*, bars: Mapping[str, Sequence[Bar]]) -> int:

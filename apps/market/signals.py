@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from apps.market.feed import refresh_interval_forget
 from apps.market.schedule import REFRESH_TASK, refresh_expiry_sync
 
 
 def _task_before_save(sender: type[PeriodicTask], instance: PeriodicTask, **_: Any) -> None:
     refresh_expiry_sync(instance)
+
+
+def _schedule_changed(**_: Any) -> None:
+    # This process reads the new interval at once; the others within a few seconds.
+    refresh_interval_forget()
 
 
 def _interval_after_save(
@@ -27,3 +33,5 @@ def signals_connect() -> None:
     post_save.connect(
         _interval_after_save, sender=IntervalSchedule, dispatch_uid="refresh_expiry_interval"
     )
+    for signal in (post_save, post_delete):
+        signal.connect(_schedule_changed, sender=PeriodicTask, dispatch_uid="refresh_interval")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
+from apps.portfolios.requests import portfolio_revalue_started
+from apps.portfolios.selectors import portfolio_ids_holding
 from apps.portfolios.updates import portfolio_frames_build
-from apps.portfolios.valuation import Valuation, portfolio_ids_holding, portfolios_value
-from apps.realtime.publish import frames_publish_rollback_unsafe
-from apps.realtime.snapshots import snapshots_store
-from apps.realtime.watching import watched_portfolio_ids
+from apps.portfolios.valuation import Valuation, portfolios_value
+from apps.streams.publish import frames_publish_rollback_unsafe
+from apps.streams.watching import watched_portfolio_ids
 
 logger = logging.getLogger("personal_finance.realtime.valuation")
 
@@ -30,14 +31,14 @@ def portfolios_revalue(*, symbols: Sequence[str], only_watched: bool = True) -> 
 
 
 def portfolio_revalue_now(*, portfolio_id: int) -> Valuation | None:
-    """Value and publish one portfolio (after one of its positions changed)."""
+    """Value and publish one portfolio (a subscriber asked, or one of its positions changed)."""
+    portfolio_revalue_started(portfolio_id=portfolio_id)
     valuations = _value_and_publish([portfolio_id])
     return valuations[0] if valuations else None
 
 
 def _value_and_publish(portfolio_ids: Iterable[int]) -> list[Valuation]:
     valuations = portfolios_value(portfolio_ids)
-    frames = portfolio_frames_build(valuations)
-    snapshots_store(frames)
-    frames_publish_rollback_unsafe(frames)
+    # Valuing only reads committed rows: nothing to wait for.
+    frames_publish_rollback_unsafe(portfolio_frames_build(valuations))
     return valuations

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connections, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 
-from apps.market.models import Asset, AssetType
+from apps.market.selectors import FxRates, fx_rates
 from apps.portfolios.models import Position
 
 CENT = Decimal("0.01")
@@ -51,23 +51,7 @@ class Valuation:
         return self.total_value - self.cost_basis
 
 
-def fx_rates() -> dict[tuple[str, str], tuple[Decimal, bool]]:
-    """(from, to) -> (rate, stale) for every priced FX pair and its inverse."""
-    rates: dict[tuple[str, str], tuple[Decimal, bool]] = {}
-    pairs = Asset.objects.filter(asset_type=AssetType.FX, current_price__isnull=False)
-    for symbol, price, stale_reason in pairs.values_list("symbol", "current_price", "stale_reason"):
-        pair = symbol.removesuffix("=X")
-        if len(pair) != 6 or not price:
-            continue
-        base, quote = pair[:3], pair[3:]
-        rates[(base, quote)] = (price, bool(stale_reason))
-        rates.setdefault((quote, base), (1 / price, bool(stale_reason)))
-    return rates
-
-
-def fx_rate(
-    rates: dict[tuple[str, str], tuple[Decimal, bool]], source: str, target: str
-) -> tuple[Decimal, bool] | None:
+def fx_rate(rates: FxRates, source: str, target: str) -> tuple[Decimal, bool] | None:
     """Direct, inverse, or through USD; None when no rate is known."""
     if source == target:
         return Decimal(1), False
@@ -193,16 +177,3 @@ def _add_subtotal(
 
 def _decimal(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
-
-
-def portfolio_ids_holding(symbols: Iterable[str]) -> QuerySet[Position, int]:
-    """Portfolios with a position in any of the symbols, as a subquery."""
-    # Without order_by(), Position's default ordering (portfolio owner and name, asset symbol)
-    # joins two tables into the SELECT DISTINCT: evaluated as a list, each id came once per
-    # matching position.
-    return (
-        Position.objects.filter(asset__symbol__in=list(symbols))
-        .values_list("portfolio_id", flat=True)
-        .order_by()
-        .distinct()
-    )

@@ -11,22 +11,16 @@ import time
 
 from channels.db import database_sync_to_async
 
-from apps.market.models import Asset
-from apps.portfolios.models import Portfolio
+from apps.market.selectors import symbols_active
+from apps.portfolios.selectors import portfolio_owned
 
 SYMBOLS_TTL = 30.0
 UNKNOWN_RECHECK = 5.0
 OWNERSHIP_TTL = 60.0
 
 
-@database_sync_to_async
-def _active_symbols() -> set[str]:
-    return set(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
-
-
-@database_sync_to_async
-def _owns(user_id: int, portfolio_id: int) -> bool:
-    return Portfolio.objects.filter(pk=portfolio_id, owner_id=user_id).exists()
+_active_symbols = database_sync_to_async(symbols_active)
+_owns = database_sync_to_async(portfolio_owned)
 
 
 class AccessBook:
@@ -40,7 +34,7 @@ class AccessBook:
     async def symbol_known(self, symbol: str) -> bool:
         age = time.monotonic() - self.symbols_loaded
         if age > SYMBOLS_TTL or (symbol not in self.symbols and age > UNKNOWN_RECHECK):
-            self.symbols = await _active_symbols()
+            self.symbols = set(await _active_symbols())
             self.symbols_loaded = time.monotonic()
         return symbol in self.symbols
 
@@ -50,7 +44,7 @@ class AccessBook:
         checked = self.owned.get(key)
         if checked is not None and time.monotonic() - checked < OWNERSHIP_TTL:
             return True
-        if await _owns(user_id, portfolio_id):
+        if await _owns(user_id=user_id, portfolio_id=portfolio_id):
             self.owned[key] = time.monotonic()
             return True
         self.owned.pop(key, None)

@@ -21,7 +21,7 @@ from apps.realtime.registry import (
     heartbeat_seconds,
     subscriptions_apply,
 )
-from apps.realtime.watching import watch_touch_async
+from apps.streams.watching import watch_touch_async
 
 logger = logging.getLogger("personal_finance.realtime.book")
 

@@ -14,16 +14,13 @@ import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.market.models import Asset
-from apps.market.updates import asset_frames_build
+from apps.portfolios.requests import portfolio_revalue_request
 from apps.realtime.access import access_book
 from apps.realtime.auth import APP_SUBPROTOCOL, RAW_SEND, TOKEN_SUBPROTOCOL_PREFIX
 from apps.realtime.book import book_get
-from apps.realtime.groups import asset_group, frame_encode, portfolio_group
 from apps.realtime.hub import FanoutHub, Outlet, hub_get
 from apps.realtime.limits import TokenBucket
 from apps.realtime.protocol import (
@@ -31,7 +28,6 @@ from apps.realtime.protocol import (
     CloseCode,
     ErrorCode,
     ProtocolError,
-    ServerType,
     flag_field,
     message_parse,
     portfolio_id_field,
@@ -43,7 +39,15 @@ from apps.realtime.registry import (
     connection_remove,
     user_slot_acquire,
 )
-from apps.realtime.snapshots import snapshot_aget, snapshots_store
+from apps.realtime.snapshot_read import snapshot_read
+from apps.streams.frames import (
+    connection_frame,
+    error_frame,
+    pong_frame,
+    subscribed_frame,
+    unsubscribed_frame,
+)
+from apps.streams.groups import asset_group, portfolio_group
 
 logger = logging.getLogger("personal_finance.realtime.consumers")
 
@@ -51,22 +55,8 @@ PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 ABUSE_LIMIT = 20  # refused messages (rate, size) before the socket is closed
 
 
-@database_sync_to_async
-def _asset_frame(symbol: str) -> str | None:
-    """Built from the saved row when the snapshot expired; kept as the snapshot again."""
-    asset = Asset.objects.filter(symbol=symbol).first()
-    if asset is None or asset.current_price is None:
-        return None
-    frames = asset_frames_build([asset])
-    snapshots_store(frames)
-    return frames[0][1]
-
-
-@sync_to_async(thread_sensitive=False)
-def _revalue_soon(portfolio_id: int) -> None:
-    from workers.tasks import revalue_portfolio
-
-    revalue_portfolio.delay(portfolio_id)
+# Asks a worker for a fresh value (Redis and the broker, off the event loop).
+_revalue_request = sync_to_async(portfolio_revalue_request, thread_sensitive=False)
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
@@ -118,12 +108,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await connection_add(
             connection_id=self.connection_id, user_id=self.user_id, process=PROCESS
         )
-        self._say(ServerType.CONNECTION, {
-            "status": "connected",
-            "connection_id": self.connection_id,
-            "authenticated": self.user_id is not None,
-            "user_id": self.user_id,
-        })  # fmt: skip
+        self.outlet.say(connection_frame(connection_id=self.connection_id, user_id=self.user_id))
 
     def _subprotocol(self) -> str | None:
         offered = self.scope.get("subprotocols", [])
@@ -153,9 +138,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         try:
             await self._handle(text_data, bytes_data)
         except ProtocolError as error:
-            self._say(ServerType.ERROR, {
-                "code": error.code, "message": error.message, "request_type": error.request_type,
-            })  # fmt: skip
+            self.outlet.say(error_frame(
+                code=error.code, message=error.message, request_type=error.request_type
+            ))  # fmt: skip
             if error.code in (ErrorCode.RATE_LIMITED, ErrorCode.MESSAGE_TOO_LARGE):
                 self.abuse += 1
                 if self.abuse >= ABUSE_LIMIT:
@@ -177,12 +162,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def _on_ping(self, message: ClientMessage) -> None:
-        self._say(ServerType.PONG, {"connection_id": self.connection_id})
+        self.outlet.say(pong_frame(connection_id=self.connection_id))
 
     async def _on_set_batching(self, message: ClientMessage) -> None:
         enabled = flag_field(message, "enabled")
         self.hub.batching_set(self.outlet, enabled)
-        self._say(ServerType.SUBSCRIBED, {"kind": "batching", "enabled": enabled})
+        self.outlet.say(subscribed_frame({"kind": "batching", "enabled": enabled}))
 
     async def _on_subscribe_asset(self, message: ClientMessage) -> None:
         symbol = symbol_field(message)
@@ -214,7 +199,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         )
         # The cached value may predate prices that changed while nobody watched this
         # portfolio (unwatched portfolios are not revalued): a worker sends a fresh one now.
-        await _revalue_soon(portfolio_id)
+        await _revalue_request(portfolio_id=portfolio_id)
 
     async def _on_unsubscribe_asset(self, message: ClientMessage) -> None:
         symbol = symbol_field(message)
@@ -222,7 +207,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.assets.discard(symbol)
             book_get().unsubscribed(self, "asset", symbol)
         await self.hub.unsubscribe(self.outlet, asset_group(symbol))
-        self._say(ServerType.UNSUBSCRIBED, {"kind": "asset", "symbol": symbol})
+        self.outlet.say(unsubscribed_frame({"kind": "asset", "symbol": symbol}))
 
     async def _on_unsubscribe_portfolio(self, message: ClientMessage) -> None:
         portfolio_id = portfolio_id_field(message)
@@ -230,7 +215,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.portfolios.discard(portfolio_id)
             book_get().unsubscribed(self, "portfolio", portfolio_id)
         await self.hub.unsubscribe(self.outlet, portfolio_group(portfolio_id))
-        self._say(ServerType.UNSUBSCRIBED, {"kind": "portfolio", "portfolio_id": portfolio_id})
+        self.outlet.say(unsubscribed_frame({"kind": "portfolio", "portfolio_id": portfolio_id}))
 
     def _check_room(self, message: ClientMessage) -> None:
         limit = settings.MAX_SUBSCRIPTIONS_PER_CONNECTION
@@ -246,21 +231,13 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.outlet.held.add(group)
         try:
             await self.hub.subscribe(self.outlet, group)
-            self._say(ServerType.SUBSCRIBED, ack)
-            snapshot = self.hub.latest.get(group)
-            if snapshot is None:
-                snapshot = await snapshot_aget(group)
-                self.hub.remember(group, snapshot)
-            if snapshot is None and ack["kind"] == "asset":
-                snapshot = await _asset_frame(ack["symbol"])
+            self.outlet.say(subscribed_frame(ack))
+            snapshot = await snapshot_read(self.hub, group, symbol=ack.get("symbol"))
             if snapshot is not None:
                 self.outlet.say(snapshot)
             return snapshot is not None
         finally:
             self.outlet.release(group)
-
-    def _say(self, message_type: ServerType, data: dict[str, Any]) -> None:
-        self.outlet.say(frame_encode(message_type, data))
 
     # --- book keeping (apps/realtime/book.py) -------------------------------------------------
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from django.conf import settings
 from django.db import connection
 
-from apps.market.pipeline import heartbeat_age
+from apps.market.feed import feed_problem
 from config.redis_client import redis_client
 
 Check = Callable[[], str | None]  # None when fine, else what is wrong
@@ -33,13 +32,8 @@ def broker_check() -> str | None:
 
 
 def price_feed_check() -> str | None:
-    age = heartbeat_age()
-    limit = settings.REALTIME_STALE_AFTER
-    if age is None:
-        return "no batch has saved prices yet"
-    if age > limit:
-        return f"last successful batch {age:.0f}s ago (limit {limit}s)"
-    return None
+    """The pipeline's heartbeat is younger than the staleness threshold of the live schedule."""
+    return feed_problem()
 
 
 WEB_CHECKS: dict[str, Check] = {"redis": redis_check, "database": database_check}

@@ -19,7 +19,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from apps.realtime.groups import wire_time
+from apps.streams.frames import batch_frame
 
 logger = logging.getLogger("personal_finance.realtime.hub")
 
@@ -128,14 +128,6 @@ class Outlet:
             self.closed = True
         finally:
             self.writing = False
-
-
-def batch_frame(texts: list[str]) -> str:
-    """One `batch` message carrying encoded updates, joined without decoding them."""
-    return (
-        '{"type":"batch","data":{"updates":[' + ",".join(texts) + ']},"timestamp":"'
-        + wire_time() + '"}'
-    )  # fmt: skip
 
 
 class FanoutHub:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.views.generic import TemplateView
 
-from apps.market.models import Asset
-from apps.portfolios.models import Portfolio
+from apps.market.selectors import assets_active_list
+from apps.portfolios.selectors import portfolios_of_user
 
 
 class DashboardView(TemplateView):
@@ -18,14 +18,8 @@ class DashboardView(TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["assets"] = list(
-            Asset.objects.filter(is_active=True).values("symbol", "name", "asset_type", "currency")
-        )
-        context["portfolios"] = (
-            list(Portfolio.objects.filter(owner=user).values("id", "name", "base_currency"))
-            if user.is_authenticated
-            else []
-        )
+        context["assets"] = assets_active_list()
+        context["portfolios"] = portfolios_of_user(user_id=user.pk) if user.is_authenticated else []
         return context
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from apps.market.symbols import InvalidSymbol, symbol_normalize
+from apps.streams.frames import ServerType
 
 
 class ClientType(StrEnum):
@@ -23,17 +24,6 @@ class ClientType(StrEnum):
     SUBSCRIBE_PORTFOLIO = "subscribe_portfolio"
     UNSUBSCRIBE_PORTFOLIO = "unsubscribe_portfolio"
     SET_BATCHING = "set_batching"
-
-
-class ServerType(StrEnum):
-    CONNECTION = "connection"
-    PONG = "pong"
-    SUBSCRIBED = "subscribed"
-    UNSUBSCRIBED = "unsubscribed"
-    ASSET_UPDATE = "asset_update"
-    PORTFOLIO_UPDATE = "portfolio_update"
-    BATCH = "batch"
-    ERROR = "error"
 
 
 class ErrorCode(StrEnum):

@@ -1,7 +1,6 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from apps.realtime.api import ForcePriceUpdateView
 from apps.realtime.pages import DashboardView, TestConsoleView
 from apps.realtime.views import HealthView, StatusView, WebsocketInfoView
 
@@ -11,10 +10,5 @@ urlpatterns = [
     path("realtime/websocket-info/", WebsocketInfoView.as_view(), name="websocket-info"),
     path("realtime/status/", StatusView.as_view(), name="realtime-status"),
     path("realtime/health/", HealthView.as_view(), name="realtime-health"),
-    path(
-        "api/realtime/force_price_update/",
-        ForcePriceUpdateView.as_view(),
-        name="force-price-update",
-    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
 ]

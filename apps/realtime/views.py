@@ -29,7 +29,7 @@ class WebsocketInfoView(APIView):
     def get(self, request: Request) -> Response:
         protocol = "wss" if request.is_secure() else "ws"
         host = request.get_host()
-        return Response({
+        info = WebsocketInfoSerializer({
             "websocket_url": f"{protocol}://{host}{WEBSOCKET_PATH}",
             "connection_info": {
                 "protocol": protocol,
@@ -42,6 +42,7 @@ class WebsocketInfoView(APIView):
             "error_codes": [code.value for code in ErrorCode],
             "close_codes": {code.name.lower(): code.value for code in CloseCode},
         })  # fmt: skip
+        return Response(info.data)
 
 
 class StatusView(APIView):
@@ -59,12 +60,13 @@ class StatusView(APIView):
                 "connection_count": mine.connection_count,
                 "subscriptions": {"portfolios": mine.portfolios, "assets": mine.assets},
             }
-        return Response({
+        body = StatusSerializer({
             "service_status": "running",
             "global_stats": asdict(totals),
             "user_stats": user_stats,
-            "timestamp": timezone.now().isoformat(),
+            "timestamp": timezone.now(),
         })  # fmt: skip
+        return Response(body.data)
 
 
 class HealthView(APIView):
@@ -93,11 +95,13 @@ class HealthView(APIView):
             else health_problems({"price_feed": price_feed_check})
         )
         totals = None if "redis" in problems else stats_read(user_id=None)[0]
-        body = {
-            "status": "healthy" if not problems else "unhealthy",
-            "price_feed_running": "price_feed" not in feed,
-            "active_connections": totals.total_connections if totals else None,
-            "checks": {name: problems.get(name, "ok") for name in checks},
-            "timestamp": timezone.now().isoformat(),
-        }
-        return Response(body, status=503 if problems else 200)
+        body = HealthSerializer(
+            {
+                "status": "healthy" if not problems else "unhealthy",
+                "price_feed_running": "price_feed" not in feed,
+                "active_connections": totals.total_connections if totals else None,
+                "checks": {name: problems.get(name, "ok") for name in checks},
+                "timestamp": timezone.now(),
+            }
+        )
+        return Response(body.data, status=503 if problems else 200)

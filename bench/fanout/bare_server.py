@@ -18,7 +18,8 @@ import redis.asyncio
 import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
-from apps.realtime.groups import asset_group, frame_encode
+from apps.streams.frames import frame_encode
+from apps.streams.groups import asset_group
 from bench.fanout.common import BARE_CHANNEL_PREFIX, REDIS_URL
 
 Members = dict[str, set[ServerConnection]]

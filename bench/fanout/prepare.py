@@ -40,7 +40,7 @@ def main() -> None:
 
     from apps.market.models import Asset
     from apps.market.updates import asset_frames_build
-    from apps.realtime.snapshots import snapshots_store
+    from apps.streams.snapshots import snapshots_store
 
     call_command("migrate", verbosity=0)
     now = timezone.now()

@@ -30,7 +30,7 @@ def project_publisher(maker: TickMaker) -> Publish:
     import django
 
     django.setup()
-    from apps.realtime.publish import frames_publish_rollback_unsafe
+    from apps.streams.publish import frames_publish_rollback_unsafe
 
     return lambda pad: frames_publish_rollback_unsafe(maker.encoded(pad))
 

@@ -23,7 +23,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from apps.realtime.groups import asset_group, wire_time  # noqa: E402
+from apps.streams.frames import wire_time  # noqa: E402
+from apps.streams.groups import asset_group  # noqa: E402
 
 
 class TextbookConsumer(AsyncJsonWebsocketConsumer):

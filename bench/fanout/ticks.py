@@ -7,7 +7,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from apps.realtime.groups import asset_group, frame_encode, wire_time
+from apps.streams.frames import frame_encode, wire_time
+from apps.streams.groups import asset_group
 from bench.fanout.common import TS_FIELD, all_symbols
 
 

@@ -141,9 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", default="8000", help="web port (default: %(default)s)")
     run.set_defaults(handler=run_stack)
     test = commands.add_parser("test", help="run the test suite against real Redis and database")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
     test.set_defaults(handler=run_tests)
-    args = parser.parse_args(argv)
+    # Everything after `test` goes to pytest as is, options included (`test -x -k seed`):
+    # argparse's REMAINDER refuses a first word that starts with a dash.
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.pytest_args = rest
     try:
         return int(args.handler(args))
     except (RuntimeError, subprocess.CalledProcessError) as error:

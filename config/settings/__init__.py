@@ -243,10 +243,9 @@ if not PRICE_SOURCES or set(PRICE_SOURCES) - set(PRICE_SOURCE_NAMES):
 # Where the keyless fallback sources answer (a proxy or mirror); empty: their public API.
 COINGECKO_BASE_URL = env.text("COINGECKO_BASE_URL", "")
 FRANKFURTER_BASE_URL = env.text("FRANKFURTER_BASE_URL", "")
-# A quote not refreshed for this long is pushed flagged stale.
-REALTIME_STALE_AFTER = env.integer(
-    "REALTIME_STALE_AFTER", 3 * REALTIME_UPDATE_INTERVAL, maximum=7 * 86_400
-)
+# A quote not refreshed for this long is pushed flagged stale. 0: three refresh intervals of
+# the live schedule (the beat row edited in /admin), never less than two (apps/market/feed.py).
+REALTIME_STALE_AFTER = env.integer("REALTIME_STALE_AFTER", 0, minimum=0, maximum=7 * 86_400)
 # Symbols whose market is closed are refreshed this often instead (saves the rate limit).
 REALTIME_CLOSED_MARKET_INTERVAL = env.integer(
     "REALTIME_CLOSED_MARKET_INTERVAL", 1800, maximum=86_400

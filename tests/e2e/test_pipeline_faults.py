@@ -15,7 +15,7 @@ from celery.result import AsyncResult
 
 from apps.market.models import Asset
 from apps.market.providers.breaker import CircuitBreaker
-from apps.realtime.groups import asset_group
+from apps.streams.groups import asset_group
 from tests.conftest import RunningProcess, procfile_command, wait_until
 from tests.e2e.test_pipeline_worker import receive_updates
 from tests.standins.http_standin import HttpStandin, json_reply

@@ -17,9 +17,9 @@ from channels.layers import get_channel_layer
 from apps.market.intraday import intraday_get
 from apps.market.models import Asset
 from apps.portfolios.models import Portfolio
-from apps.realtime.groups import FRAME_EVENT, asset_group, portfolio_group
-from apps.realtime.snapshots import snapshot_get
-from apps.realtime.watching import watch_touch
+from apps.streams.groups import FRAME_EVENT, asset_group, portfolio_group
+from apps.streams.snapshots import snapshot_get
+from apps.streams.watching import watch_touch
 from tests.conftest import ROOT, RunningProcess, wait_until
 from tests.factories import asset_create, portfolio_create, position_create
 

@@ -17,8 +17,9 @@ import pytest
 import websockets
 
 from apps.market.models import Asset
-from apps.realtime.groups import asset_group, frame_encode
-from apps.realtime.publish import frames_publish_rollback_unsafe
+from apps.streams.frames import frame_encode
+from apps.streams.groups import asset_group
+from apps.streams.publish import frames_publish_rollback_unsafe
 from tests.conftest import LiveServer
 from tests.e2e.ws import WsClient
 

@@ -276,8 +276,9 @@ def test_a_stalled_idle_socket_does_not_stop_idle_closes_or_heartbeats(
 ) -> None:
     import socket
 
-    from apps.realtime.groups import asset_group, frame_encode
-    from apps.realtime.publish import frames_publish_rollback_unsafe
+    from apps.streams.frames import frame_encode
+    from apps.streams.groups import asset_group
+    from apps.streams.publish import frames_publish_rollback_unsafe
 
     server = web_server_start(
         start_process, {**child_env, "WEBSOCKET_TIMEOUT": "2", "REALTIME_CONNECTION_TTL": "3"}

@@ -189,8 +189,9 @@ def test_token_in_a_header_or_a_subprotocol_authenticates_scripts(web_server: Li
 
 
 def test_batched_mode_sends_one_frame_carrying_the_updates(web_server: LiveServer) -> None:
-    from apps.realtime.groups import asset_group, frame_encode
-    from apps.realtime.publish import frames_publish_rollback_unsafe
+    from apps.streams.frames import frame_encode
+    from apps.streams.groups import asset_group
+    from apps.streams.publish import frames_publish_rollback_unsafe
 
     for symbol in ("AAPL", "MSFT"):
         priced(symbol)

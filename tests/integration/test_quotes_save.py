@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 
 from apps.market.models import Asset
-from apps.market.pipeline import batch_lock_name, price_batch_fetch, symbols_due
+from apps.market.pipeline import batch_lock_name, price_batch_fetch
 from apps.market.providers.base import MarketState, Quote
+from apps.market.selectors import symbols_due
 from apps.market.services import assets_mark_failed, quotes_save
-from apps.realtime.groups import asset_group
-from apps.realtime.snapshots import snapshot_get
+from apps.streams.groups import asset_group
+from apps.streams.snapshots import snapshot_get
 from config.redis_client import redis_client
 from tests.factories import asset_create, portfolio_create, position_create
 

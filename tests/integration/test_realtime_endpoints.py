@@ -9,7 +9,7 @@ import yaml
 from django.core.cache import cache
 from django.test import Client
 
-from apps.market.pipeline import HEARTBEAT_KEY
+from apps.market.feed import HEARTBEAT_KEY
 from apps.realtime.protocol import ClientType, ErrorCode, ServerType
 from tests.factories import user_create
 

@@ -18,14 +18,15 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.market.models import Asset, AssetType
 from apps.portfolios.models import Portfolio
+from apps.portfolios.selectors import portfolio_ids_holding
 from apps.portfolios.services import portfolios_revalue
 from apps.portfolios.updates import (
     portfolio_frames_build,
 )
-from apps.portfolios.valuation import Valuation, portfolio_ids_holding, portfolios_value
-from apps.realtime.groups import FRAME_EVENT, portfolio_group
-from apps.realtime.snapshots import snapshot_get, snapshot_key
-from apps.realtime.watching import watch_touch, watched_portfolio_ids
+from apps.portfolios.valuation import Valuation, portfolios_value
+from apps.streams.groups import FRAME_EVENT, portfolio_group
+from apps.streams.snapshots import snapshot_get, snapshot_key
+from apps.streams.watching import watch_touch, watched_portfolio_ids
 from config.redis_client import redis_client, redis_key
 from tests.factories import asset_create, portfolio_create, position_create
 

@@ -10,14 +10,8 @@ import orjson
 import pytest
 from channels.layers import BaseChannelLayer
 
-from apps.realtime.groups import (
-    FRAME_EVENT,
-    asset_group,
-    frame_encode,
-    group_event,
-    portfolio_group,
-    wire_time,
-)
+from apps.streams.frames import frame_encode, wire_time
+from apps.streams.groups import FRAME_EVENT, asset_group, group_event, portfolio_group
 
 TICKERS = ["AAPL", "^GSPC", "EURUSD=X", "BRK-B", "SAP.DE", "BTC-USD", "ES=F", "0700.HK", "BRKB"]
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

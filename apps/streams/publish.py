@@ -1,4 +1,5 @@
-"""Publishing encoded frames to Channels groups: all sends of a batch in one event-loop run.
+"""Publishing encoded frames to Channels groups (and keeping them as snapshots for new
+subscribers): all sends of a batch in one event-loop run.
 
 `async_to_sync(group_send)` per message would start a thread, a loop and a Redis connection
 each time (channels_redis #130); here a batch pays for that once.
@@ -12,13 +13,11 @@ from collections.abc import Sequence
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
-from apps.realtime.groups import group_event
+from apps.streams.groups import GroupFrame, group_event
+from apps.streams.snapshots import snapshots_store
 
 logger = logging.getLogger("personal_finance.realtime.publish")
-
-GroupFrame = tuple[str, str]  # (group name, encoded frame text)
 
 
 async def _send_all(frames: Sequence[GroupFrame]) -> None:
@@ -35,13 +34,10 @@ async def _send_all(frames: Sequence[GroupFrame]) -> None:
 
 
 def frames_publish_rollback_unsafe(frames: Sequence[GroupFrame]) -> None:
-    """Publish now, whether or not the surrounding transaction commits."""
-    if frames:
-        async_to_sync(_send_all)(list(frames))
-
-
-def frames_publish_on_commit(frames: Sequence[GroupFrame]) -> None:
-    """Publish once the current transaction commits (at once outside a transaction)."""
+    """Keep each frame as its group's snapshot and publish it now, whether or not the
+    surrounding transaction commits: call it after commit (`transaction.on_commit`), or from
+    code that only reads."""
     if frames:
         batch = list(frames)
-        transaction.on_commit(lambda: frames_publish_rollback_unsafe(batch))
+        snapshots_store(batch)
+        async_to_sync(_send_all)(batch)

@@ -1,4 +1,4 @@
-"""REST endpoints of the realtime service."""
+"""REST endpoints of the price pipeline: force a refresh now."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from apps.realtime.serializers import (
+from apps.market.requests import prices_refresh_request
+from apps.market.serializers import (
     ForcePriceUpdateAcceptedSerializer,
     ForcePriceUpdateSerializer,
 )
@@ -29,19 +30,17 @@ class ForcePriceUpdateView(APIView):
                    429: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
-        from workers.tasks import refresh_prices
-
         serializer = ForcePriceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         symbols = serializer.validated_data["symbols"]
         try:
-            result = refresh_prices.delay(symbols=symbols)
+            task_id = prices_refresh_request(symbols=symbols)
         except OperationalError:
             return Response(
                 {"detail": "The task queue is unavailable; try again shortly."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        return Response(
-            {"task_id": result.id, "symbols": symbols, "status": "queued"},
-            status=status.HTTP_202_ACCEPTED,
+        accepted = ForcePriceUpdateAcceptedSerializer(
+            {"task_id": task_id, "symbols": symbols, "status": "queued"}
         )
+        return Response(accepted.data, status=status.HTTP_202_ACCEPTED)

@@ -8,11 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.market.models import Asset
 from apps.market.pipeline import BatchSummary, batches_split, price_batch_fetch, price_chain
 from apps.market.providers.base import Quote
 from apps.market.providers.registry import SOURCES, providers_build
-from apps.market.selectors import symbols_unknown
+from apps.market.selectors import symbols_active, symbols_unknown
 from apps.market.services import bars_save
 from apps.market.symbols import InvalidSymbol, symbol_normalize
 from apps.portfolios.services import portfolios_revalue
@@ -57,7 +56,7 @@ class Command(BaseCommand):
 
     def _symbols(self, given: Sequence[str] | None) -> list[str]:
         if not given:
-            return list(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
+            return symbols_active()
         try:
             symbols = [symbol_normalize(raw) for raw in given]
         except InvalidSymbol as error:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 
+from apps.streams.groups import GroupFrame
 from config.redis_client import async_redis_client, redis_client, redis_key
 
 
@@ -17,7 +18,7 @@ def snapshot_key(group: str) -> str:
     return redis_key("snap", group)
 
 
-def snapshots_store(frames: Sequence[tuple[str, str]]) -> None:
+def snapshots_store(frames: Sequence[GroupFrame]) -> None:
     """Keep each (group, text) for REALTIME_CACHE_TIMEOUT seconds."""
     if not frames:
         return

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.market.schedule import refresh_schedule_apply
+from apps.market.requests import prices_refresh_request
+from apps.market.schedule import interval_seconds, refresh_schedule_apply
 from config.logconfig import REALTIME_LOGGER
 
 
@@ -25,18 +27,23 @@ class Command(BaseCommand):
         parser.add_argument("--verbose", action="store_true", help="debug logging")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        interval = options["interval"] or settings.REALTIME_UPDATE_INTERVAL
         batch_size = options["batch_size"]
-        if not 1 <= interval <= 86_400:
+        if options["interval"] is not None and not 1 <= options["interval"] <= 86_400:
             raise CommandError("--interval must be between 1 and 86400 seconds")
         if batch_size is not None and not 1 <= batch_size <= 1_000:
             raise CommandError("--batch-size must be between 1 and 1000")
-        task = refresh_schedule_apply(every_seconds=interval, batch_size=batch_size)
+        # Without --interval the schedule keeps its interval (an edit in /admin survives a
+        # restart); a new schedule starts at REALTIME_UPDATE_INTERVAL.
+        task = refresh_schedule_apply(every_seconds=options["interval"], batch_size=batch_size)
+        batches = json.loads(task.kwargs or "{}").get("batch_size") or settings.REALTIME_BATCH_SIZE
         self.stdout.write(
-            f"Price feed: every {interval}s, batches of "
-            f"{batch_size or settings.REALTIME_BATCH_SIZE}, sources "
+            f"Price feed: every {interval_seconds(task)}s, batches of {batches}, sources "
             f"{','.join(settings.PRICE_SOURCES)} (periodic task '{task.name}')"
         )
+        # Beat's first tick comes one interval after it starts: with --interval 300 that is
+        # five minutes of old prices, so the first refresh is queued now.
+        prices_refresh_request(batch_size=batches)
+        self.stdout.write("First refresh queued now; then one every interval.")
         from config.celery import app
 
         level = "DEBUG" if options["verbose"] else "INFO"
