@@ -6,14 +6,16 @@ FROM python:3.11-slim
 # PYTHONPATH=/app: `pip install .` also puts config/apps/workers into site-packages, but the
 # settings compute BASE_DIR from their own location (templates/, static/, staticfiles/), so
 # the copy in /app must be the one imported, whatever the command and working directory.
-# FORWARDED_ALLOW_IPS is read by uvicorn (--forwarded-allow-ips): the container is meant to sit
-# behind nginx (deploy/nginx/portfolio.conf); narrow it to the proxy's address when known.
+# FORWARDED_ALLOW_IPS is read by uvicorn (--forwarded-allow-ips): the addresses whose
+# X-Forwarded-For/-Proto it believes. Set it to the proxy's address (deploy/nginx/portfolio.conf;
+# docker-compose.yml sets its network's gateway); never "*", which lets any client that reaches
+# the port pick its own address. The default believes no one outside the container.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONPATH=/app \
     DJANGO_SETTINGS_MODULE=config.settings.production \
-    FORWARDED_ALLOW_IPS="*"
+    FORWARDED_ALLOW_IPS="127.0.0.1"
 
 WORKDIR /app
 

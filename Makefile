@@ -7,10 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format
+.PHONY: help install run test test-fast lint format
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3)"; exit 1; }
@@ -28,6 +28,9 @@ run: $(STAMP) ## run web, worker, beat and Flower on local defaults, with demo d
 
 test: $(STAMP) ## run the whole test suite (real Redis, PostgreSQL when one answers)
 	$(BIN)/python -m config.devstack test $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the suite without the long runs (tests marked `slow`)
+	$(BIN)/python -m config.devstack test -m 'not slow' $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy and the import contracts (the architecture, checked)
 	$(BIN)/ruff check .

@@ -8,12 +8,16 @@ inside Celery or Django.
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+# DRF reads only the first letter of the period, so "10/moon" would silently mean per minute.
+RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 
 
 class SettingError(ImproperlyConfigured):
@@ -22,6 +26,12 @@ class SettingError(ImproperlyConfigured):
     def __init__(self, name: str, value: str, expected: str) -> None:
         super().__init__(f"Invalid setting {name}={value!r}: expected {expected}.")
         self.name = name
+
+
+def setting_warning(name: str, value: str, risk: str) -> None:
+    """One line on stderr at start-up for a value that works but is unsafe (same shape as
+    the configuration errors, so it is found the same way)."""
+    sys.stderr.write(f"Setting warning: {name}={value!r}: {risk}.\n")
 
 
 class Env:
@@ -87,4 +97,11 @@ class Env:
                 else prefixes[0]
             )
             raise SettingError(name, value, f"a URL starting with {listed}")
+        return value
+
+    def rate(self, name: str, default: str) -> str:
+        """A DRF throttle rate, `<requests>/<period>` with the period spelled out."""
+        value = self.text(name, default)
+        if not RATE.fullmatch(value):
+            raise SettingError(name, value, "a rate such as 30/min (per s, min, hour or day)")
         return value

@@ -59,6 +59,17 @@ def redis_state_isolated() -> Iterator[None]:
     redis_prefix_clear()
 
 
+@pytest.fixture(autouse=True)
+def refresh_interval_unremembered() -> Iterator[None]:
+    """The feed's interval is re-read from the schedule row in every test: a row a rolled-back
+    test changed must not live on in this process's few-second memory of it."""
+    from apps.market.feed import refresh_interval_forget
+
+    refresh_interval_forget()
+    yield
+    refresh_interval_forget()
+
+
 def redis_prefix_clear() -> None:
     """Delete every key this run left under its own prefix (queues, cache, locks, rings)."""
     from config.redis_client import redis_client

@@ -6,13 +6,20 @@ import logging
 from typing import Any
 
 from celery import Task, group
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from apps.market.feed import batch_expiry_seconds
-from apps.market.pipeline import batches_split, price_batch_fetch
+from apps.market.pipeline import (
+    batches_split,
+    price_batch_abandon,
+    price_batch_cap,
+    price_batch_fetch,
+)
 from apps.market.selectors import symbols_due, symbols_known
 from apps.portfolios.services import portfolio_revalue_now, portfolios_revalue
-from workers.base import project_task
+from workers import lifecycle  # noqa: F401  (connects the worker process shutdown handlers)
+from workers.base import project_task, retry_countdown, task_budget_seconds
 
 logger = logging.getLogger("personal_finance.realtime.tasks")
 
@@ -22,9 +29,14 @@ def refresh_prices(
     self: Task, symbols: list[str] | None = None, batch_size: int | None = None,
     source: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Split the due symbols (or the given ones) into batches and fan out one fetch each."""
+    """Split the due symbols (or the given ones) into batches and fan out one fetch each.
+
+    A batch never holds more than its sources can price within a fetch task's time budget.
+    """
     chosen = symbols_known(symbols) if symbols else symbols_due()
-    size = int(batch_size or settings.REALTIME_BATCH_SIZE)
+    budget = float(fetch_price_batch.soft_time_limit)
+    cap = price_batch_cap(source=source, budget_seconds=budget)
+    size = min(int(batch_size or settings.REALTIME_BATCH_SIZE), cap)
     batches = batches_split(chosen, size)
     # A batch still queued after one and a half intervals is dropped, never replayed late.
     expires = batch_expiry_seconds()
@@ -37,18 +49,35 @@ def refresh_prices(
 
 @project_task(name="workers.tasks.fetch_price_batch")
 def fetch_price_batch(self: Task, symbols: list[str], source: str | None = None) -> dict[str, Any]:
-    """Fetch and save one batch; its changed symbols are revalued in a task of their own."""
-    summary = price_batch_fetch(symbols=symbols, source=source)
+    """Fetch and save one batch within this run's time budget (its soft time limit); its
+    changed symbols are revalued in a task of their own."""
+    try:
+        summary = price_batch_fetch(
+            symbols=symbols,
+            source=source,
+            budget_seconds=task_budget_seconds(self),
+            lock_owner=self.request.id,
+        )
+    except SoftTimeLimitExceeded:
+        # The deadline ends the fetch in time; what overran anyway (a save stuck behind a lock)
+        # is retried whole (saves are idempotent), and given up with stale flags at last.
+        logger.warning("batch: %d symbols overran the soft time limit", len(symbols))
+        if self.request.retries >= self.max_retries:
+            price_batch_abandon(symbols=symbols, reason="the batch overran its time limit")
+            raise
+        raise self.retry(countdown=retry_countdown(self)) from None
     if summary.changed:
         revalue_portfolios.delay(summary.changed)
+    elsewhere = f"{len(summary.in_flight)} in flight elsewhere" if summary.in_flight else ""
+    note = summary.skipped or elsewhere
     logger.info(
         "batch: %d symbols, %d changed, %d failed, took %.2fs%s",
         summary.symbols, len(summary.changed), len(summary.failed), summary.took,
-        f" ({summary.skipped})" if summary.skipped else "",
+        f" ({note})" if note else "",
     )  # fmt: skip
     if summary.transient and self.request.retries < self.max_retries:
-        # Only the symbols that met a source outage go round again, with backoff.
-        countdown = summary.retry_after or 5 * 2**self.request.retries
+        # Only the symbols that met a source outage or the deadline go round again, with backoff.
+        countdown = retry_countdown(self, summary.retry_after)
         raise self.retry(args=(summary.transient, source), countdown=countdown)
     return summary.as_dict()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from apps.market.updates import asset_frames_build
 from apps.streams.watching import watched_symbols
 
 FxRates = dict[tuple[str, str], tuple[Decimal, bool]]  # (from, to) -> (rate, stale)
+FX_SYMBOL = re.compile(r"^([A-Z]{3})([A-Z]{3})=X$")  # EURUSD=X: 1 EUR in USD
 
 
 def symbols_known(symbols: Iterable[str]) -> list[str]:
@@ -90,3 +92,23 @@ def fx_rates() -> FxRates:
         rates[(base, quote)] = (price, bool(stale_reason))
         rates.setdefault((quote, base), (1 / price, bool(stale_reason)))
     return rates
+
+
+def fx_pair_symbols(source: str, target: str) -> set[str]:
+    """The FX symbols whose rates can convert `source` to `target`: direct, inverse, or
+    through USD (as valuation's `fx_rate` looks them up)."""
+    pairs = {(source, target), (target, source)} | {
+        pair for currency in (source, target) for pair in ((currency, "USD"), ("USD", currency))
+    }
+    return {f"{a}{b}=X" for a, b in pairs if a != b}
+
+
+def fx_pair_currencies(symbols: Iterable[str]) -> set[str]:
+    """The currencies of the FX pairs among `symbols` (EURUSD=X: EUR and USD)."""
+    return {code for symbol in symbols if (m := FX_SYMBOL.match(symbol)) for code in m.groups()}
+
+
+def assets_saved_at(symbols: Iterable[str]) -> dict[str, datetime]:
+    """When each of the symbols last had a quote saved; never-saved ones are left out."""
+    rows = Asset.objects.filter(symbol__in=list(symbols), last_updated__isnull=False)
+    return {symbol: saved for symbol, saved in rows.values_list("symbol", "last_updated") if saved}

@@ -14,7 +14,7 @@ MAX_SYMBOLS_PER_FORCE_UPDATE = 50
 
 class ForcePriceUpdateSerializer(serializers.Serializer[dict[str, Any]]):
     symbols = serializers.ListField(
-        child=serializers.CharField(max_length=40),
+        child=serializers.CharField(min_length=1, max_length=40),
         min_length=1,
         max_length=MAX_SYMBOLS_PER_FORCE_UPDATE,
     )

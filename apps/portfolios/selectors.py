@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Max, Q, QuerySet
 
+from apps.market.selectors import assets_saved_at, fx_pair_currencies, fx_pair_symbols
 from apps.portfolios.models import Portfolio, Position
 
 
@@ -21,6 +24,54 @@ def portfolio_ids_holding(symbols: Iterable[str]) -> QuerySet[Position, int]:
         .order_by()
         .distinct()
     )
+
+
+def portfolio_ids_affected(symbols: Iterable[str]) -> QuerySet[Position, int]:
+    """Portfolios whose value any of the symbols changes, as a subquery: those holding one,
+    and, for an FX pair among them, those holding an asset it may convert to their currency."""
+    symbols = list(symbols)
+    currencies = fx_pair_currencies(symbols)
+    if not currencies:
+        return portfolio_ids_holding(symbols)
+    converted = (
+        Q(asset__currency__in=currencies) | Q(portfolio__base_currency__in=currencies)
+    ) & ~Q(asset__currency=F("portfolio__base_currency"))
+    return (
+        Position.objects.filter(Q(asset__symbol__in=symbols) | converted)
+        .values_list("portfolio_id", flat=True)
+        .order_by()
+        .distinct()
+    )
+
+
+def portfolios_prices_saved_newest(portfolio_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each portfolio's value last had an input saved: the newest `last_updated` of its
+    positions' assets and of the FX pairs that may convert them. Two queries for any number
+    of portfolios; portfolios with nothing saved yet are left out."""
+    rows = (
+        Position.objects.filter(portfolio_id__in=list(portfolio_ids))
+        .values("portfolio_id", "portfolio__base_currency", "asset__currency")
+        .annotate(newest=Max("asset__last_updated"))
+        .order_by()
+        .values_list("portfolio_id", "portfolio__base_currency", "asset__currency", "newest")
+    )
+    newest: dict[int, datetime] = {}
+    conversions: dict[int, set[str]] = defaultdict(set)
+    for portfolio_id, base, currency, saved in rows:
+        _keep_later(newest, portfolio_id, saved)
+        if currency != base:
+            conversions[portfolio_id] |= fx_pair_symbols(currency, base)
+    if conversions:
+        fx_saved = assets_saved_at(set().union(*conversions.values()))
+        for portfolio_id, symbols in conversions.items():
+            for symbol in symbols:
+                _keep_later(newest, portfolio_id, fx_saved.get(symbol))
+    return newest
+
+
+def _keep_later(newest: dict[int, datetime], key: int, moment: datetime | None) -> None:
+    if moment is not None and (key not in newest or moment > newest[key]):
+        newest[key] = moment
 
 
 def portfolio_owned(*, user_id: int, portfolio_id: int) -> bool:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from apps.portfolios.requests import portfolio_revalue_started
-from apps.portfolios.selectors import portfolio_ids_holding
+from apps.portfolios.selectors import portfolio_ids_affected
 from apps.portfolios.updates import portfolio_frames_build
 from apps.portfolios.valuation import Valuation, portfolios_value
 from apps.streams.publish import frames_publish_rollback_unsafe
@@ -16,12 +16,14 @@ logger = logging.getLogger("personal_finance.realtime.valuation")
 
 
 def portfolios_revalue(*, symbols: Sequence[str], only_watched: bool = True) -> list[Valuation]:
-    """Value and publish the portfolios holding any of `symbols`.
+    """Value and publish the portfolios whose value any of `symbols` changes (held, or an FX
+    pair converting what they hold).
 
     With `only_watched`, portfolios nobody watches are skipped entirely: nobody would see the
-    push, and a new subscriber gets a value computed on demand.
+    push, and a new subscriber gets a value computed on demand (the snapshot it gets first is
+    flagged stale when prices changed since it was computed).
     """
-    targets = portfolio_ids_holding(symbols)
+    targets = portfolio_ids_affected(symbols)
     if only_watched:
         watched = watched_portfolio_ids()
         if not watched:

@@ -11,7 +11,7 @@ from apps.streams.payloads import PortfolioUpdate
 
 
 def portfolio_update_payload(valuation: Valuation) -> PortfolioUpdate:
-    """The guide's fields, plus currency, cost, gain, completeness and staleness."""
+    """The guide's fields, plus currency, cost, gain, completeness and staleness (with why)."""
     return PortfolioUpdate(
         portfolio_id=valuation.portfolio_id,
         name=valuation.name,
@@ -25,6 +25,7 @@ def portfolio_update_payload(valuation: Valuation) -> PortfolioUpdate:
         complete=valuation.complete,
         missing=valuation.missing,
         stale=valuation.stale,
+        stale_reason=valuation.stale_reason,
         as_of=valuation.as_of,
     )
 

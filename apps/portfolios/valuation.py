@@ -4,37 +4,46 @@ The database sums quantity x price and quantity x (price - previous close) per p
 asset currency; Python then converts each currency subtotal with FX rates that the same
 pipeline fetches (`EURUSD=X`, or the inverse pair). A price or FX rate that is missing is
 reported as missing: its part is left out, the total is flagged incomplete, and nothing is
-ever valued at cost or at a rate of 1.
+ever valued at cost or at a rate of 1. A figure none of whose inputs is known is None (sent
+as null with the reasons in `missing`), never 0.
+
+Only PostgreSQL sums in SQL: SQLite stores decimals as REAL, so its SUM is float arithmetic
+and a half cent can round the wrong way. There the same subtotals are summed in Python.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 
 from apps.market.selectors import FxRates, fx_rates
 from apps.portfolios.models import Position
 
 CENT = Decimal("0.01")
+PortfolioIds = QuerySet[Position, int] | Iterable[int]
 
 
 @dataclass(slots=True)
 class Valuation:
+    """A portfolio's value as of `as_of`; None where none of a figure's inputs is known."""
+
     portfolio_id: int
     name: str
     base_currency: str
-    total_value: Decimal = Decimal(0)
-    daily_change: Decimal = Decimal(0)
-    cost_basis: Decimal = Decimal(0)
+    total_value: Decimal | None = None  # of the positions priced (and convertible)
+    daily_change: Decimal | None = None  # of those that also have a previous close
+    cost_basis: Decimal | None = None  # of the positions in total_value
+    value_unchanged: Decimal | None = None  # of those in total_value but not in daily_change
     positions: int = 0
     missing: list[str] = field(default_factory=list)  # what could not be valued, and why
-    stale: bool = False
+    stale_reasons: list[str] = field(default_factory=list)  # inputs that are not current
     as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -42,12 +51,25 @@ class Valuation:
         return not self.missing
 
     @property
+    def stale(self) -> bool:
+        return bool(self.stale_reasons)
+
+    @property
+    def stale_reason(self) -> str | None:
+        return "; ".join(self.stale_reasons) or None
+
+    @property
     def daily_change_percent(self) -> Decimal | None:
-        opening = self.total_value - self.daily_change
+        """Against the opening value of the same positions, so an unknown change is not 0%."""
+        if self.daily_change is None or self.total_value is None:
+            return None
+        opening = self.total_value - self.daily_change - (self.value_unchanged or 0)
         return (self.daily_change / opening * 100).quantize(Decimal("0.0001")) if opening else None
 
     @property
-    def unrealised_gain(self) -> Decimal:
+    def unrealised_gain(self) -> Decimal | None:
+        if self.total_value is None or self.cost_basis is None:
+            return None
         return self.total_value - self.cost_basis
 
 
@@ -69,14 +91,13 @@ def _money() -> DecimalField[Decimal, Decimal]:
 
 SUBTOTAL_COLUMNS = (
     "portfolio_id", "portfolio_name", "base_currency", "asset__currency",
-    "value", "change", "cost", "positions", "no_previous", "unpriced", "stale",
+    "value", "change", "value_no_previous", "cost", "positions", "no_previous", "unpriced",
+    "stale",
 )  # fmt: skip
 Rate = tuple[Decimal, bool]
 
 
-def _subtotals(
-    portfolio_ids: QuerySet[Position, int] | Iterable[int],
-) -> QuerySet[Position, tuple[Any, ...]]:
+def _subtotals(portfolio_ids: PortfolioIds) -> QuerySet[Position, tuple[Any, ...]]:
     """One aggregate row per (portfolio, asset currency) for the given portfolios."""
     value = ExpressionWrapper(F("quantity") * F("asset__current_price"), output_field=_money())
     change = ExpressionWrapper(
@@ -92,7 +113,10 @@ def _subtotals(
             portfolio_name=Min("portfolio__name"),
             base_currency=Min("portfolio__base_currency"),
             value=Sum(value),
-            change=Sum(change),
+            change=Sum(change),  # NULL rows (no previous close) are left out of the sum
+            # What change leaves out, so the daily percent is over the same positions. Filtered
+            # to the rare rows it covers: a sum of quantity x previous close instead cost 12%.
+            value_no_previous=Sum(value, filter=Q(asset__previous_close__isnull=True)),
             cost=Sum("cost_basis", filter=Q(asset__current_price__isnull=False)),
             positions=Count("id"),
             no_previous=Count(
@@ -107,13 +131,15 @@ def _subtotals(
     )
 
 
-def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> list[Valuation]:
+def portfolios_value(portfolio_ids: PortfolioIds) -> list[Valuation]:
     """Value the given portfolios: one aggregate query plus one query for FX rates."""
     rates = fx_rates()
     factors: dict[tuple[str, str], Rate | None] = {}
+    # Taken before the read: a price saved after this moment may be missing from the value,
+    # and a snapshot read later is flagged stale for it (apps/realtime/snapshot_read.py).
     as_of = datetime.now(UTC)
     valuations: dict[int, Valuation] = {}
-    for portfolio_id, name, base, currency, *subtotal in _rows(_subtotals(portfolio_ids)):
+    for portfolio_id, name, base, currency, *subtotal in _rows(portfolio_ids):
         valuation = valuations.get(portfolio_id)
         if valuation is None:
             valuation = valuations[portfolio_id] = Valuation(portfolio_id, name, base, as_of=as_of)
@@ -122,23 +148,25 @@ def portfolios_value(portfolio_ids: QuerySet[Position, int] | Iterable[int]) -> 
             factors[pair] = fx_rate(rates, currency, base)
         _add_subtotal(valuation, currency, subtotal, factors[pair])
     for valuation in valuations.values():
-        valuation.total_value = valuation.total_value.quantize(CENT)
-        valuation.daily_change = valuation.daily_change.quantize(CENT)
-        valuation.cost_basis = valuation.cost_basis.quantize(CENT)
+        valuation.total_value = _cents(valuation.total_value)
+        valuation.daily_change = _cents(valuation.daily_change)
+        valuation.cost_basis = _cents(valuation.cost_basis)
+        valuation.value_unchanged = _cents(valuation.value_unchanged)
     return list(valuations.values())
 
 
-def _rows(queryset: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The aggregate's rows; on PostgreSQL straight from the driver, unconverted and uncached.
+def _rows(portfolio_ids: PortfolioIds) -> Iterator[tuple[Any, ...]]:
+    """The subtotal rows: on PostgreSQL from the aggregate, unconverted and uncached.
 
     psycopg already returns numeric as Decimal and counts as int, so Django's per-value
     converters only copy them, and the queryset would keep every row: skipping both took a
-    quarter off valuing 100,000 portfolios. SQLite returns floats: it keeps the converters.
+    quarter off valuing 100,000 portfolios. Other databases sum in Python (module docstring).
     """
-    connection = connections[queryset.db]
+    connection = connections[router.db_for_read(Position)]
     if connection.vendor != "postgresql":
-        yield from queryset
+        yield from _subtotals_in_python(portfolio_ids)
         return
+    queryset = _subtotals(portfolio_ids)
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
         # Room to hash-aggregate 100,000s of groups in memory instead of sorting on disk, and
@@ -150,30 +178,112 @@ def _rows(queryset: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]
             yield from rows
 
 
+POSITION_COLUMNS = (
+    "portfolio_id", "portfolio__name", "portfolio__base_currency", "asset__currency",
+    "quantity", "cost_basis", "asset__current_price", "asset__previous_close",
+    "asset__stale_reason",
+)  # fmt: skip
+
+
+def _subtotals_in_python(portfolio_ids: PortfolioIds) -> Iterator[tuple[Any, ...]]:
+    """The aggregate's rows (SUBTOTAL_COLUMNS), summed in Decimal from each position.
+
+    Each column read on its own comes back exact: Django rounds a REAL column to its 15
+    significant digits and decimal places. Only the arithmetic must stay out of SQL.
+    """
+    positions = Position.objects.filter(portfolio_id__in=portfolio_ids).order_by()
+    groups: dict[tuple[int, str], _Subtotal] = defaultdict(_Subtotal)
+    names: dict[int, tuple[str, str]] = {}
+    for row in positions.values_list(*POSITION_COLUMNS).iterator(chunk_size=2000):
+        portfolio_id, name, base, currency, quantity, cost, price, previous, stale = row
+        names[portfolio_id] = (name, base)
+        groups[(portfolio_id, currency)].add(quantity, cost, price, previous, bool(stale))
+    for (portfolio_id, currency), subtotal in groups.items():
+        yield (portfolio_id, *names[portfolio_id], currency, *subtotal.row())
+
+
+@dataclass(slots=True)
+class _Subtotal:
+    """One (portfolio, currency) row of the aggregate; as in SQL, a sum of no rows is None."""
+
+    value: Decimal | None = None
+    change: Decimal | None = None
+    value_no_previous: Decimal | None = None
+    cost: Decimal | None = None
+    positions: int = 0
+    no_previous: int = 0
+    unpriced: int = 0
+    stale: int = 0
+
+    def add(
+        self,
+        quantity: Decimal,
+        cost: Decimal,
+        price: Decimal | None,
+        previous: Decimal | None,
+        stale: bool,
+    ) -> None:
+        self.positions += 1
+        self.stale += stale
+        if price is None:
+            self.unpriced += 1
+            return
+        self.value = _plus(self.value, quantity * price)
+        self.cost = _plus(self.cost, cost)
+        if previous is None:
+            self.no_previous += 1
+            self.value_no_previous = _plus(self.value_no_previous, quantity * price)
+        else:
+            self.change = _plus(self.change, quantity * (price - previous))
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.value, self.change, self.value_no_previous, self.cost,
+            self.positions, self.no_previous, self.unpriced, self.stale,
+        )  # fmt: skip
+
+
 def _add_subtotal(
     valuation: Valuation, currency: str, subtotal: list[Any], rate: Rate | None
 ) -> None:
-    value, change, cost, count, no_previous, unpriced, stale = subtotal
+    value, change, value_no_previous, cost, count, no_previous, unpriced, stale = subtotal
     valuation.positions += count
     if unpriced:
         valuation.missing.append(f"{unpriced} position(s) in {currency} have no price")
     if no_previous:
         valuation.missing.append(f"{no_previous} position(s) in {currency} have no previous close")
+    if value is None:
+        return  # nothing priced in this currency: nothing to convert
     if rate is None:
         valuation.missing.append(f"no FX rate {currency}->{valuation.base_currency}")
         return
     factor, fx_stale = rate
-    if fx_stale or stale:
-        valuation.stale = True
-    if currency == valuation.base_currency:
-        valuation.total_value += _decimal(value)
-        valuation.daily_change += _decimal(change)
-        valuation.cost_basis += _decimal(cost)
-    else:
-        valuation.total_value += _decimal(value) * factor
-        valuation.daily_change += _decimal(change) * factor
-        valuation.cost_basis += _decimal(cost) * factor
+    if stale:
+        valuation.stale_reasons.append(f"{stale} price(s) in {currency} are not current")
+    if fx_stale:
+        valuation.stale_reasons.append(
+            f"the FX rate {currency}->{valuation.base_currency} is not current"
+        )
+    # Run once per (portfolio, currency) of a batch (13,000 times for 10,000 portfolios):
+    # plain arithmetic, no helper calls on the common path. A total is None until a subtotal
+    # is added to it.
+    if currency != valuation.base_currency:
+        value, cost = value * factor, cost * factor
+        change = None if change is None else change * factor
+        value_no_previous = value_no_previous and value_no_previous * factor
+    known = valuation.total_value is not None
+    valuation.total_value = valuation.total_value + value if known else value
+    valuation.cost_basis = valuation.cost_basis + cost if known else cost
+    if change is not None:
+        known = valuation.daily_change is not None
+        valuation.daily_change = valuation.daily_change + change if known else change
+    if value_no_previous:
+        valuation.value_unchanged = _plus(valuation.value_unchanged, value_no_previous)
 
 
-def _decimal(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+def _plus(total: Decimal | None, amount: Decimal) -> Decimal:
+    return amount if total is None else total + amount
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else amount.quantize(CENT)

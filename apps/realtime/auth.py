@@ -8,6 +8,7 @@ whatever credentials it carries. Channels' stock allowed-hosts origin validator 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,27 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def client_address(scope: Scope) -> str:
+    """Who is connecting, for the per-address limit on anonymous sockets: the scope's client.
+
+    Behind a proxy that is the real client only when the server trusts the proxy: uvicorn
+    (--proxy-headers, on by default) then takes it from X-Forwarded-For, for proxies listed in
+    FORWARDED_ALLOW_IPS (127.0.0.1 by default). Otherwise every socket shares the proxy's
+    address. IPv6 clients count per /64, the block one subscriber is usually given.
+    """
+    client = scope.get("client")
+    host = str(client[0]) if client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"  # a Unix socket with no proxy header: one shared bucket
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def origin_allowed(origin: str) -> bool:

@@ -4,6 +4,12 @@ Every third of REALTIME_CONNECTION_TTL: renew their registry entries and what th
 Often: close the ones silent longer than WEBSOCKET_TIMEOUT. Shortly after a subscription
 changes: write it, so the status figures and the pipeline's watch list follow within a
 fraction of a second.
+
+Redis may lose all of that while the sockets stay open (a restart, a flush): every second
+the process checks its registry beacon, and writes its connections and watches whole again
+as soon as the beacon is gone or Redis answers again after a failed write, rather than at
+the next heartbeat. Until then the status figures miss this process's sockets and the
+pipeline skips the symbols only they watch.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from typing import Protocol
 
 from django.conf import settings
 
+from apps.realtime.protocol import failure_code
 from apps.realtime.registry import (
     ConnectionState,
     connections_sync,
     heartbeat_seconds,
+    registry_intact,
     subscriptions_apply,
 )
 from apps.streams.watching import watch_touch_async
@@ -27,6 +35,11 @@ logger = logging.getLogger("personal_finance.realtime.book")
 
 FLUSH_DELAY = 0.25
 CLOSE_WAIT_SECONDS = 5.0
+# How often the registry beacon is checked: one EXISTS per process, so cheap; it bounds how
+# long the figures and the watch set stay lost after Redis comes back empty.
+REGISTRY_CHECK_SECONDS = 1.0
+# A registry write that takes longer is given up and tried again at the next check.
+REGISTRY_WRITE_TIMEOUT = 10.0
 
 
 class BookedSocket(Protocol):
@@ -92,22 +105,53 @@ class LocalBook:
         )
 
     async def _housekeeping(self) -> None:
-        """Sweep for idle sockets and beat, neither ever waiting on one socket."""
+        """Sweep for idle sockets and keep the registry, neither ever waiting on the other
+        nor on one socket."""
+        await asyncio.gather(self._sweep(), self._registry_keep())
+
+    async def _sweep(self) -> None:
         timeout = settings.WEBSOCKET_TIMEOUT
-        sweep = max(0.5, min(5.0, timeout / 4, heartbeat_seconds()))
-        last_beat = time.monotonic()
+        every = max(0.5, min(5.0, timeout / 4, heartbeat_seconds()))
         while self.sockets:
-            await asyncio.sleep(sweep)
+            await asyncio.sleep(every)
             now = time.monotonic()
             for socket in [s for s in self.sockets if now - s.last_seen > timeout]:
                 if socket not in self._closing:
                     self._closing[socket] = asyncio.ensure_future(self._close_idle(socket))
-            if now - last_beat >= heartbeat_seconds():
-                last_beat = now
-                try:
-                    await self._heartbeat()
-                except Exception:
+
+    async def _registry_keep(self) -> None:
+        """Beat every heartbeat_seconds(); beat at once when Redis lost the registry, and
+        every check while beats fail (Redis down), so it is whole again a second after."""
+        last_beat: float | None = None  # the first beat is right away: it writes the beacon
+        failing = False
+        while self.sockets:
+            try:
+                async with asyncio.timeout(REGISTRY_WRITE_TIMEOUT):
+                    due = last_beat is None or time.monotonic() - last_beat >= heartbeat_seconds()
+                    if not due and not failing and not await registry_intact():
+                        logger.warning(
+                            "heartbeat: the registry was lost (Redis restarted or flushed?); "
+                            "writing %d connections again", len(self.sockets),
+                        )  # fmt: skip
+                        due = True
+                    if due or failing:
+                        await self._heartbeat()
+                        last_beat = time.monotonic()
+                        if failing:
+                            logger.warning(
+                                "heartbeat: registry written again (%d connections)",
+                                len(self.sockets),
+                            )
+                        failing = False
+            except Exception as error:
+                if failure_code(error) is None:
                     logger.exception("heartbeat: writing the connection registry failed")
+                elif not failing:  # an outage: one line now, one when written again
+                    logger.warning(
+                        "heartbeat: registry unavailable: %s: %s", type(error).__name__, error
+                    )
+                failing = True
+            await asyncio.sleep(REGISTRY_CHECK_SECONDS)
 
     async def _close_idle(self, socket: BookedSocket) -> None:
         # A client that stopped reading never lets its close frame out: bound the wait, so
@@ -123,8 +167,9 @@ class LocalBook:
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception():
-        logger.error("writing subscriptions failed: %r", task.exception())
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        logger.error("writing subscriptions failed: %s: %s", type(error).__name__, error)
 
 
 _books: dict[asyncio.AbstractEventLoop, LocalBook] = {}

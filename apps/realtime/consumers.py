@@ -2,10 +2,15 @@
 
 Ticks reach it through the process's hub (apps/realtime/hub.py), not through this consumer's
 channel queue: it has none (`channel_layer_alias = None`).
+
+A failing Redis or database never closes an open socket: the message that needed it gets
+the error code the protocol's failure table gives (`unavailable`) and may be sent again.
+Only a socket that cannot be registered while it opens is closed, with 1013 (try later).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -19,15 +24,22 @@ from django.conf import settings
 
 from apps.portfolios.requests import portfolio_revalue_request
 from apps.realtime.access import access_book
-from apps.realtime.auth import APP_SUBPROTOCOL, RAW_SEND, TOKEN_SUBPROTOCOL_PREFIX
+from apps.realtime.auth import (
+    APP_SUBPROTOCOL,
+    RAW_SEND,
+    TOKEN_SUBPROTOCOL_PREFIX,
+    client_address,
+)
 from apps.realtime.book import book_get
 from apps.realtime.hub import FanoutHub, Outlet, hub_get
-from apps.realtime.limits import TokenBucket
+from apps.realtime.limits import LogThrottle, TokenBucket
 from apps.realtime.protocol import (
+    FAILURE_MESSAGES,
     ClientMessage,
     CloseCode,
     ErrorCode,
     ProtocolError,
+    failure_code,
     flag_field,
     message_parse,
     portfolio_id_field,
@@ -35,6 +47,7 @@ from apps.realtime.protocol import (
 )
 from apps.realtime.registry import (
     ConnectionState,
+    anonymous_slot_acquire,
     connection_add,
     connection_remove,
     user_slot_acquire,
@@ -53,6 +66,16 @@ logger = logging.getLogger("personal_finance.realtime.consumers")
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 ABUSE_LIMIT = 20  # refused messages (rate, size) before the socket is closed
+
+
+def _backing_timeout() -> float:
+    """How long one message or handshake may wait on Redis or the database before the client
+    is told `unavailable`: a server that stopped answering must not hold the socket's queue."""
+    return float(settings.REALTIME_BACKEND_TIMEOUT)
+
+
+# During an outage every socket sees the same failure: one line per interval says so.
+_failures_log = LogThrottle(every=10.0)
 
 
 # Asks a worker for a fresh value (Redis and the broker, off the event loop).
@@ -79,6 +102,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.registered = False
         user = self.scope.get("user")
         self.user_id: int | None = user.pk if user is not None and user.is_authenticated else None
+        self.address = None if self.user_id is not None else client_address(self.scope)
         subprotocol = self._subprotocol()
         if self.scope.get("token_rejected"):
             await self._refuse(subprotocol, CloseCode.UNAUTHORIZED)
@@ -86,15 +110,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.user_id is None and not settings.REALTIME_ALLOW_ANONYMOUS:
             await self._refuse(subprotocol, CloseCode.UNAUTHORIZED)
             return
-        if self.user_id is not None and not await user_slot_acquire(
-            user_id=self.user_id,
-            connection_id=self.connection_id,
-            limit=settings.MAX_CONNECTIONS_PER_USER,
-        ):
+        try:
+            async with asyncio.timeout(_backing_timeout()):
+                admitted = await self._slot_acquire()
+                if admitted:
+                    self.hub = await hub_get()
+        except Exception as error:
+            if failure_code(error) is None:
+                raise
+            _failure_logged("opening a socket", error)
+            await self._forget()
+            await self._refuse(subprotocol, CloseCode.TRY_AGAIN_LATER)
+            return
+        if not admitted:
             await self._refuse(subprotocol, CloseCode.TOO_MANY_CONNECTIONS)
             return
         await self.accept(subprotocol)
-        self.hub = await hub_get()
         self.outlet = Outlet(self.scope.get(RAW_SEND, self.base_send))
         self.assets: set[str] = set()
         self.portfolios: set[int] = set()
@@ -105,10 +136,45 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.last_seen = time.monotonic()
         self.registered = True
         book_get().add(self)
-        await connection_add(
-            connection_id=self.connection_id, user_id=self.user_id, process=PROCESS
-        )
+        try:
+            async with asyncio.timeout(_backing_timeout()):
+                await connection_add(
+                    connection_id=self.connection_id, user_id=self.user_id, process=PROCESS
+                )
+        except Exception as error:
+            if failure_code(error) is None:
+                raise
+            _failure_logged("registering a socket", error)
+            await self.disconnect(CloseCode.TRY_AGAIN_LATER)
+            await self.close(code=CloseCode.TRY_AGAIN_LATER)
+            return
         self.outlet.say(connection_frame(connection_id=self.connection_id, user_id=self.user_id))
+
+    async def _slot_acquire(self) -> bool:
+        """A slot under the user's limit, or (anonymous) under the client address's."""
+        if self.user_id is not None:
+            return await user_slot_acquire(
+                user_id=self.user_id,
+                connection_id=self.connection_id,
+                limit=settings.MAX_CONNECTIONS_PER_USER,
+            )
+        return await anonymous_slot_acquire(
+            address=self.address or "unknown",
+            connection_id=self.connection_id,
+            limit=settings.REALTIME_MAX_ANONYMOUS_PER_ADDRESS,
+        )
+
+    async def _forget(self) -> None:
+        """Drop the registry entries and the slot; in an outage they expire on their own."""
+        try:
+            async with asyncio.timeout(_backing_timeout()):
+                await connection_remove(
+                    connection_id=self.connection_id, user_id=self.user_id, address=self.address
+                )
+        except Exception as error:
+            if failure_code(error) is None:
+                raise
+            _failure_logged("unregistering a socket", error)
 
     def _subprotocol(self) -> str | None:
         offered = self.scope.get("subprotocols", [])
@@ -127,7 +193,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.registered = False
         book_get().remove(self)
         await self.hub.detach(self.outlet)
-        await connection_remove(connection_id=self.connection_id, user_id=self.user_id)
+        await self._forget()
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -159,7 +225,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Send JSON text frames, not binary.")
         message = message_parse(text)
         handler = getattr(self, f"_on_{message.type.value}")
-        await handler(message)
+        try:
+            async with asyncio.timeout(_backing_timeout()):
+                await handler(message)
+        except Exception as error:
+            code = failure_code(error)
+            if code is None:
+                raise  # a ProtocolError as it is, or a bug
+            _failure_logged(message.type, error)
+            raise ProtocolError(code, FAILURE_MESSAGES[code], message.type) from error
 
     async def _on_ping(self, message: ClientMessage) -> None:
         self.outlet.say(pong_frame(connection_id=self.connection_id))
@@ -192,21 +266,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             )
         if portfolio_id not in self.portfolios:
             self._check_room(message)
-            self.portfolios.add(portfolio_id)
-            book_get().subscribed(self, "portfolio", portfolio_id)
         await self._subscribe(
             portfolio_group(portfolio_id), {"kind": "portfolio", "portfolio_id": portfolio_id}
         )
+        if portfolio_id not in self.portfolios:
+            self.portfolios.add(portfolio_id)
+            book_get().subscribed(self, "portfolio", portfolio_id)
         # The cached value may predate prices that changed while nobody watched this
         # portfolio (unwatched portfolios are not revalued): a worker sends a fresh one now.
         await _revalue_request(portfolio_id=portfolio_id)
 
     async def _on_unsubscribe_asset(self, message: ClientMessage) -> None:
         symbol = symbol_field(message)
-        if symbol in self.assets:
+        if symbol in self.assets:  # anything else never reached the hub: nothing to undo
             self.assets.discard(symbol)
             book_get().unsubscribed(self, "asset", symbol)
-        await self.hub.unsubscribe(self.outlet, asset_group(symbol))
+            await self.hub.unsubscribe(self.outlet, asset_group(symbol))
         self.outlet.say(unsubscribed_frame({"kind": "asset", "symbol": symbol}))
 
     async def _on_unsubscribe_portfolio(self, message: ClientMessage) -> None:
@@ -214,7 +289,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if portfolio_id in self.portfolios:
             self.portfolios.discard(portfolio_id)
             book_get().unsubscribed(self, "portfolio", portfolio_id)
-        await self.hub.unsubscribe(self.outlet, portfolio_group(portfolio_id))
+            await self.hub.unsubscribe(self.outlet, portfolio_group(portfolio_id))
         self.outlet.say(unsubscribed_frame({"kind": "portfolio", "portfolio_id": portfolio_id}))
 
     def _check_room(self, message: ClientMessage) -> None:
@@ -226,16 +301,22 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 message.type,
             )
 
-    async def _subscribe(self, group: str, ack: dict[str, Any]) -> bool:
-        """Join, ack, then the snapshot, with updates held meanwhile; True if one was sent."""
+    async def _subscribe(self, group: str, ack: dict[str, Any]) -> None:
+        """Join and read the snapshot, then send the ack and the snapshot, with updates held
+        meanwhile. If either step fails, nothing stays joined and nothing was sent."""
         self.outlet.held.add(group)
         try:
+            rejoin = group in self.outlet.groups
             await self.hub.subscribe(self.outlet, group)
+            try:
+                snapshot = await snapshot_read(self.hub, group, symbol=ack.get("symbol"))
+            except BaseException:  # an outage, or our own timeout cancelling the read
+                if not rejoin:
+                    await self.hub.unsubscribe(self.outlet, group)
+                raise
             self.outlet.say(subscribed_frame(ack))
-            snapshot = await snapshot_read(self.hub, group, symbol=ack.get("symbol"))
             if snapshot is not None:
                 self.outlet.say(snapshot)
-            return snapshot is not None
         finally:
             self.outlet.release(group)
 
@@ -243,7 +324,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     def state(self) -> ConnectionState:
         return ConnectionState(
-            self.connection_id, self.user_id, set(self.assets), set(self.portfolios)
+            self.connection_id, self.user_id, set(self.assets), set(self.portfolios), self.address
         )
 
     async def idle_close(self) -> None:
@@ -252,3 +333,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         # (uvicorn's pings then end it), and the registry must not count it meanwhile.
         await self.disconnect(CloseCode.IDLE_TIMEOUT)
         await self.close(code=CloseCode.IDLE_TIMEOUT)
+
+
+def _failure_logged(what: str, error: BaseException) -> None:
+    skipped = _failures_log.allow()
+    if skipped is not None:
+        more = f" ({skipped} more since the last line)" if skipped else ""
+        logger.warning(
+            "%s failed, the client may retry: %s: %s%s", what, type(error).__name__, error, more
+        )

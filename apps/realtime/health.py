@@ -1,7 +1,12 @@
-"""What /realtime/health/ checks: each part answers, or says what is wrong with it."""
+"""What /realtime/health/ checks: each part answers, or says what is wrong with it.
+
+The answer is public (load balancers call it without a login), so a part that fails with an
+exception is only `unavailable` there; the exception itself goes to the log.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 
 from django.db import connection
@@ -9,7 +14,10 @@ from django.db import connection
 from apps.market.feed import feed_problem
 from config.redis_client import redis_client
 
-Check = Callable[[], str | None]  # None when fine, else what is wrong
+logger = logging.getLogger("personal_finance.realtime.health")
+
+Check = Callable[[], str | None]  # None when fine, else what is wrong, in words safe to publish
+UNAVAILABLE = "unavailable"
 
 
 def redis_check() -> str | None:
@@ -42,16 +50,20 @@ ALL_CHECKS: dict[str, Check] = {
     "broker": broker_check,
     "price_feed": price_feed_check,
 }
+# `?check=` values: `web` is what a web process needs, for load balancers and containers.
+CHECK_SETS: dict[str, dict[str, Check]] = {"all": ALL_CHECKS, "web": WEB_CHECKS}
 
 
 def health_problems(checks: Mapping[str, Check]) -> dict[str, str]:
-    """Run every check; a check that raises is a problem, named with its part."""
+    """Run every check; a check that raises is `unavailable`, each problem named with its part."""
     problems: dict[str, str] = {}
     for name, check in checks.items():
         try:
             problem = check()
-        except Exception as error:  # whatever went wrong is the answer
-            problem = f"{type(error).__name__}: {error}"
+        except Exception as error:  # whatever went wrong, the part is not usable
+            # One line, no traceback: a probe every few seconds during an outage.
+            logger.warning("health: %s unavailable: %s: %s", name, type(error).__name__, error)
+            problem = UNAVAILABLE
         if problem:
             problems[name] = f"{name}: {problem}"
     return problems

@@ -1,4 +1,4 @@
-"""Per-socket message rate: a token bucket."""
+"""Rates: a token bucket per socket for client messages, and a throttle for repeated log lines."""
 
 from __future__ import annotations
 
@@ -24,3 +24,25 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+class LogThrottle:
+    """At most one log line every `every` seconds for a failure that repeats (an outage seen
+    by every socket); the lines left out are counted and reported with the next one."""
+
+    __slots__ = ("every", "next_at", "skipped")
+
+    def __init__(self, *, every: float) -> None:
+        self.every = every
+        self.next_at = 0.0
+        self.skipped = 0
+
+    def allow(self) -> int | None:
+        """None: stay quiet. Else log now, mentioning the returned count of lines left out."""
+        now = time.monotonic()
+        if now < self.next_at:
+            self.skipped += 1
+            return None
+        self.next_at = now + self.every
+        skipped, self.skipped = self.skipped, 0
+        return skipped

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
+import django.db
 import orjson
+import redis.exceptions
+from kombu.exceptions import OperationalError as BrokerError
 
 from apps.market.symbols import InvalidSymbol, symbol_normalize
 from apps.streams.frames import ServerType
@@ -44,11 +47,16 @@ class CloseCode(IntEnum):
     """WebSocket close codes the server uses (4000-4999 are the application's)."""
 
     NORMAL = 1000
+    INVALID_PAYLOAD = 1007  # uvicorn: a text frame that is not valid UTF-8 (RFC 6455)
     MESSAGE_TOO_BIG = 1009  # uvicorn, above --ws-max-size (64 KiB)
+    # Redis failed while the socket opened (limits, registry): the standard "try again later".
+    TRY_AGAIN_LATER = 1013
     IDLE_TIMEOUT = 4000
     UNAUTHORIZED = 4001  # a token that does not exist
     ABUSE = 4008  # kept sending after rate-limit and size errors
-    TOO_MANY_CONNECTIONS = 4029  # MAX_CONNECTIONS_PER_USER reached
+    # MAX_CONNECTIONS_PER_USER reached, or REALTIME_MAX_ANONYMOUS_PER_ADDRESS for anonymous
+    # sockets from one client address: either way, close one before opening another.
+    TOO_MANY_CONNECTIONS = 4029
 
 
 MESSAGE_DESCRIPTIONS: dict[str, str] = {
@@ -68,10 +76,40 @@ MESSAGE_DESCRIPTIONS: dict[str, str] = {
     ServerType.ASSET_UPDATE: "Latest price of a symbol: {symbol, price, change, change_percent, "
     "volume, high, low, currency, previous_close, source, quote_time, stale}.",
     ServerType.PORTFOLIO_UPDATE: "Latest value of a portfolio: {portfolio_id, name, total_value, "
-    "daily_change, daily_change_percent, currency, complete, stale}.",
+    "daily_change, daily_change_percent, currency, cost_basis, unrealised_gain, complete, "
+    "missing, stale, stale_reason, as_of}. A figure whose inputs are unknown is null, never 0, "
+    "and `missing` says why; `as_of` is when it was computed.",
     ServerType.BATCH: "With batching on: {updates: [asset_update | portfolio_update, ...]}.",
     ServerType.ERROR: "A refused message: {code, message, request_type}.",
 }
+
+
+# What a failure means to the client, by exception type: one table for every handler. A type
+# not listed here is a bug and is raised as such. Looked up along the exception's MRO, so a
+# subclass may be listed apart from its base.
+FAILURE_CODES: dict[type[BaseException], ErrorCode] = {
+    redis.exceptions.ConnectionError: ErrorCode.UNAVAILABLE,  # also pool exhaustion, loading
+    redis.exceptions.TimeoutError: ErrorCode.UNAVAILABLE,
+    redis.exceptions.ReadOnlyError: ErrorCode.UNAVAILABLE,  # a replica during failover
+    django.db.OperationalError: ErrorCode.UNAVAILABLE,
+    django.db.InterfaceError: ErrorCode.UNAVAILABLE,  # a connection closed under the ORM
+    BrokerError: ErrorCode.UNAVAILABLE,
+    ConnectionError: ErrorCode.UNAVAILABLE,  # OSError family: refused, reset
+    TimeoutError: ErrorCode.UNAVAILABLE,  # our own bound on a backing call (asyncio too)
+}
+
+FAILURE_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.UNAVAILABLE: "A backing service is unavailable; retry in a few seconds.",
+}
+
+
+def failure_code(error: BaseException) -> ErrorCode | None:
+    """The code a client gets for this failure, or None when it is not a known failure."""
+    for kind in type(error).__mro__:
+        code = FAILURE_CODES.get(kind)
+        if code is not None:
+            return code
+    return None
 
 
 class ProtocolError(Exception):
@@ -128,8 +166,10 @@ def symbol_field(message: ClientMessage) -> str:
 
 def portfolio_id_field(message: ClientMessage) -> int:
     raw = message.data.get("portfolio_id")
-    # bool is an int in Python: refuse it explicitly; accept digit strings from loose clients.
-    if isinstance(raw, str) and raw.isdigit():
+    # bool is an int in Python: refuse it explicitly; accept digit strings from loose clients,
+    # ASCII only and short: str.isdigit() also admits '²' and other scripts' digits, and int()
+    # refuses strings of over 4,300 digits.
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
         raw = int(raw)
     if not isinstance(raw, int) or isinstance(raw, bool) or not 0 < raw < 2**63:
         raise ProtocolError(

@@ -2,12 +2,20 @@
 
 Each connection has a hash (user, process) and two sets (assets, portfolios), all with an
 expiry that the process's heartbeat renews; a sorted set per user scored by expiry enforces
-MAX_CONNECTIONS_PER_USER across processes and hosts. A crashed process stops counting when
-its entries expire (REALTIME_CONNECTION_TTL), so the figures stay right without any cleanup.
+MAX_CONNECTIONS_PER_USER across processes and hosts, and one per client address does the
+same for anonymous sockets (REALTIME_MAX_ANONYMOUS_PER_ADDRESS). A crashed process stops
+counting when its entries expire (REALTIME_CONNECTION_TTL), so the figures stay right
+without any cleanup.
+
+A Redis restart (or flush) loses all of it while the sockets stay open: every heartbeat
+writes each connection whole again, and each process keeps a beacon key beside its entries,
+so a missing beacon tells it to write them at once instead of at its next heartbeat.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,17 +51,52 @@ def _user_key(user_id: int) -> str:
     return redis_key("user_conns", user_id)
 
 
+def _address_key(address: str) -> str:
+    return redis_key("anon_conns", address)
+
+
+def _slots_key(user_id: int | None, address: str | None) -> str | None:
+    """Where a connection holds its slot: its user's set, else its address's, else none."""
+    if user_id:
+        return _user_key(user_id)
+    return _address_key(address) if address else None
+
+
 ALL_CONNECTIONS = "conns"
+
+
+def process_name() -> str:
+    """This server process, as its connections name it: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _beacon_key() -> str:
+    return redis_key("registry_beacon", process_name())
+
+
+async def registry_intact() -> bool:
+    """True while this process's last heartbeat is still in Redis (it was not restarted or
+    flushed since); raises what the client raises when Redis does not answer."""
+    return bool(await async_redis_client().exists(_beacon_key()))
+
+
+async def _slot_acquire(key: str, connection_id: str, limit: int) -> bool:
+    now = time.time()
+    admitted = await async_redis_client().eval(
+        _SLOT_ACQUIRE, 1, key, now, now + connection_ttl(), connection_id, limit,
+        connection_ttl() * 2,
+    )  # fmt: skip
+    return bool(admitted)
 
 
 async def user_slot_acquire(*, user_id: int, connection_id: str, limit: int) -> bool:
     """Take one of the user's connection slots; False when all `limit` are in use."""
-    now = time.time()
-    admitted = await async_redis_client().eval(
-        _SLOT_ACQUIRE, 1, _user_key(user_id), now, now + connection_ttl(), connection_id, limit,
-        connection_ttl() * 2,
-    )  # fmt: skip
-    return bool(admitted)
+    return await _slot_acquire(_user_key(user_id), connection_id, limit)
+
+
+async def anonymous_slot_acquire(*, address: str, connection_id: str, limit: int) -> bool:
+    """Take one of the anonymous slots of a client address; False when all are in use."""
+    return await _slot_acquire(_address_key(address), connection_id, limit)
 
 
 async def connection_add(*, connection_id: str, user_id: int | None, process: str) -> None:
@@ -65,15 +108,19 @@ async def connection_add(*, connection_id: str, user_id: int | None, process: st
     await pipe.execute()
 
 
-async def connection_remove(*, connection_id: str, user_id: int | None) -> None:
+async def connection_remove(
+    *, connection_id: str, user_id: int | None, address: str | None = None
+) -> None:
+    """Forget a connection and give back its slot (its user's, or its address's)."""
     pipe = async_redis_client().pipeline(transaction=False)
     pipe.delete(
         _conn_key(connection_id), _conn_key(connection_id, "assets"),
         _conn_key(connection_id, "portfolios"),
     )  # fmt: skip
     pipe.zrem(redis_key(ALL_CONNECTIONS), connection_id)
-    if user_id:
-        pipe.zrem(_user_key(user_id), connection_id)
+    slots = _slots_key(user_id, address)
+    if slots:
+        pipe.zrem(slots, connection_id)
     await pipe.execute()
 
 
@@ -85,15 +132,19 @@ class ConnectionState:
     user_id: int | None
     assets: set[str] = field(default_factory=set)
     portfolios: set[int] = field(default_factory=set)
+    address: str | None = None  # the client address an anonymous socket is counted under
 
 
 async def connections_sync(states: Iterable[ConnectionState]) -> None:
-    """Write the subscriptions of these connections and renew their expiry, one round trip."""
+    """Write these connections whole (owner, subscriptions, slots) with a fresh expiry, and
+    this process's beacon, in one round trip: after a Redis restart this alone rebuilds them."""
     now = time.time()
     client = async_redis_client()
     pipe = client.pipeline(transaction=False)
+    process = process_name()
     for state in states:
         cid = state.connection_id
+        pipe.hset(_conn_key(cid), mapping={"user": state.user_id or "", "process": process})
         for part, members in (("assets", state.assets), ("portfolios", state.portfolios)):
             key = _conn_key(cid, part)
             pipe.delete(key)
@@ -102,8 +153,12 @@ async def connections_sync(states: Iterable[ConnectionState]) -> None:
                 pipe.expire(key, connection_ttl())
         pipe.expire(_conn_key(cid), connection_ttl())
         pipe.zadd(redis_key(ALL_CONNECTIONS), {cid: now + connection_ttl()})
-        if state.user_id:
-            pipe.zadd(_user_key(state.user_id), {cid: now + connection_ttl()})
+        slots = _slots_key(state.user_id, state.address)
+        if slots:
+            pipe.zadd(slots, {cid: now + connection_ttl()})
+            # Renewed with its members: the set must not expire under live connections.
+            pipe.expire(slots, connection_ttl() * 2)
+    pipe.set(_beacon_key(), int(now), ex=connection_ttl())
     await pipe.execute()
 
 

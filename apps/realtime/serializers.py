@@ -1,11 +1,13 @@
-"""Response bodies of the realtime REST endpoints: the views return their `.data`, so the JSON
-and the OpenAPI schema cannot drift."""
+"""Query parameters and response bodies of the realtime REST endpoints: the views validate and
+return through these, so the JSON and the OpenAPI schema cannot drift."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework import serializers
+
+from apps.realtime.health import CHECK_SETS
 
 
 class ConnectionInfoSerializer(serializers.Serializer[dict[str, Any]]):
@@ -53,3 +55,13 @@ class HealthSerializer(serializers.Serializer[dict[str, Any]]):
     active_connections = serializers.IntegerField(allow_null=True)
     checks = serializers.DictField(child=serializers.CharField(), help_text='"ok" or the problem')
     timestamp = serializers.DateTimeField()
+
+
+class HealthQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    check = serializers.ChoiceField(
+        choices=list(CHECK_SETS),
+        default="all",
+        help_text="`web`: only what a web process needs (Redis, database)",
+        # DRF's own message does not say what is allowed.
+        error_messages={"invalid_choice": f'"{{input}}" is not one of: {", ".join(CHECK_SETS)}.'},
+    )

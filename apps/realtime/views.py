@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
+from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.realtime.auth import APP_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
-from apps.realtime.health import ALL_CHECKS, WEB_CHECKS, health_problems, price_feed_check
+from apps.realtime.health import CHECK_SETS, health_problems, price_feed_check
 from apps.realtime.protocol import MESSAGE_DESCRIPTIONS, CloseCode, ErrorCode
 from apps.realtime.registry import stats_read
-from apps.realtime.serializers import HealthSerializer, StatusSerializer, WebsocketInfoSerializer
+from apps.realtime.serializers import (
+    HealthQuerySerializer,
+    HealthSerializer,
+    StatusSerializer,
+    WebsocketInfoSerializer,
+)
 
 WEBSOCKET_PATH = "/ws/realtime/"
+STATUS_CACHE_KEY = "realtime:status"
 
 
 class WebsocketInfoView(APIView):
@@ -45,24 +57,57 @@ class WebsocketInfoView(APIView):
         return Response(info.data)
 
 
+def status_figures(*, user_id: int | None) -> dict[str, Any]:
+    """The registry's figures, read at most once per STATUS_CACHE_SECONDS for the anonymous
+    and once per user, whatever the number of callers: each read costs three Redis commands
+    per live connection. While one caller refreshes them, the others get the previous ones."""
+    seconds = settings.STATUS_CACHE_SECONDS
+    if not seconds:
+        return _figures_read(user_id)
+    key = f"{STATUS_CACHE_KEY}:{user_id or 'anonymous'}"
+    cached = cache.get(key)  # (read at, figures)
+    if cached is not None and (
+        time.time() - cached[0] < seconds or not cache.add(f"{key}:refresh", 1, seconds)
+    ):
+        return dict(cached[1])
+    figures = _figures_read(user_id)
+    cache.set(key, (time.time(), figures), timeout=5 * seconds)
+    return figures
+
+
+def _figures_read(user_id: int | None) -> dict[str, Any]:
+    totals, mine = stats_read(user_id=user_id)
+    return {"global": asdict(totals), "user": asdict(mine)}
+
+
+class StatusAnonThrottle(AnonRateThrottle):
+    scope = "realtime_status_anon"  # STATUS_ANON_RATE, per client address
+
+
+class StatusUserThrottle(UserRateThrottle):
+    scope = "realtime_status_user"  # STATUS_USER_RATE, per user
+
+
 class StatusView(APIView):
     """Global figures from the connection registry; the caller's own figures when logged in."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [StatusAnonThrottle, StatusUserThrottle]
 
-    @extend_schema(responses=StatusSerializer)
+    @extend_schema(responses={200: StatusSerializer, 429: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         user_id = request.user.pk if request.user.is_authenticated else None
-        totals, mine = stats_read(user_id=user_id)
+        figures = status_figures(user_id=user_id)
         user_stats = None
         if user_id is not None:
+            mine = figures["user"]
             user_stats = {
-                "connection_count": mine.connection_count,
-                "subscriptions": {"portfolios": mine.portfolios, "assets": mine.assets},
+                "connection_count": mine["connection_count"],
+                "subscriptions": {"portfolios": mine["portfolios"], "assets": mine["assets"]},
             }
         body = StatusSerializer({
             "service_status": "running",
-            "global_stats": asdict(totals),
+            "global_stats": figures["global"],
             "user_stats": user_stats,
             "timestamp": timezone.now(),
         })  # fmt: skip
@@ -76,30 +121,25 @@ class HealthView(APIView):
     authentication_classes: list[type] = []
 
     @extend_schema(
-        responses={200: HealthSerializer, 503: HealthSerializer},
-        parameters=[
-            OpenApiParameter(
-                "check",
-                str,
-                enum=["all", "web"],
-                description="`web`: only what a web process needs (Redis, database)",
-            )
-        ],
+        parameters=[HealthQuerySerializer],
+        responses={200: HealthSerializer, 503: HealthSerializer, 400: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        checks = WEB_CHECKS if request.query_params.get("check") == "web" else ALL_CHECKS
+        query = HealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        checks = CHECK_SETS[query.validated_data["check"]]
         problems = health_problems(checks)
         feed = (
             problems
             if "price_feed" in checks
             else health_problems({"price_feed": price_feed_check})
         )
-        totals = None if "redis" in problems else stats_read(user_id=None)[0]
+        totals = None if "redis" in problems else status_figures(user_id=None)["global"]
         body = HealthSerializer(
             {
                 "status": "healthy" if not problems else "unhealthy",
                 "price_feed_running": "price_feed" not in feed,
-                "active_connections": totals.total_connections if totals else None,
+                "active_connections": totals["total_connections"] if totals else None,
                 "checks": {name: problems.get(name, "ok") for name in checks},
                 "timestamp": timezone.now(),
             }

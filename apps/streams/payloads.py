@@ -31,9 +31,14 @@ class AssetUpdate:
     stale_reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PortfolioUpdate:
-    """`portfolio_update`: the latest value of one portfolio, as of a stated time."""
+    """`portfolio_update`: the latest value of one portfolio, as of a stated time.
+
+    A figure none of whose inputs is known is None (null), never 0; `missing` says why.
+    `stale` is true when an input is not current (`stale_reason` says which), also when a
+    snapshot predates a price saved since (set by the socket server that forwards it).
+    """
 
     portfolio_id: int
     name: str
@@ -47,4 +52,5 @@ class PortfolioUpdate:
     complete: bool
     missing: list[str]
     stale: bool
+    stale_reason: str | None = None
     as_of: datetime

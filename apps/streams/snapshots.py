@@ -2,14 +2,20 @@
 
 Stored as raw text in Redis (not through Django's cache, which pickles): the pipeline writes
 it in one round trip per batch, and the ASGI servers read it with their asyncio client.
+
+A portfolio snapshot states when it was computed (`as_of`); a server that finds prices saved
+since marks the copy it forwards stale (`snapshot_stale_marked`), without recomputing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+import orjson
 from django.conf import settings
 
+from apps.streams.frames import ServerType
 from apps.streams.groups import GroupFrame
 from config.redis_client import async_redis_client, redis_client, redis_key
 
@@ -36,3 +42,21 @@ def snapshot_get(group: str) -> str | None:
 async def snapshot_aget(group: str) -> str | None:
     value = await async_redis_client().get(snapshot_key(group))
     return value if isinstance(value, str) else None
+
+
+def portfolio_snapshot_stamp(text: str) -> tuple[int, datetime] | None:
+    """(portfolio_id, as_of) of a `portfolio_update` frame; None for any other frame."""
+    message = orjson.loads(text)
+    if message.get("type") != ServerType.PORTFOLIO_UPDATE:
+        return None
+    data = message["data"]
+    return int(data["portfolio_id"]), datetime.fromisoformat(data["as_of"])
+
+
+def snapshot_stale_marked(text: str, reason: str) -> str:
+    """The same frame with `stale: true` and `reason` first in its `stale_reason`."""
+    message = orjson.loads(text)
+    data = message["data"]
+    data["stale_reason"] = "; ".join(filter(None, [reason, data.get("stale_reason")]))
+    data["stale"] = True
+    return orjson.dumps(message).decode()

@@ -57,6 +57,8 @@ def server_env(settings_module: str = "config.settings") -> dict[str, str]:
             "REDIS_URL": REDIS_URL,
             "REDIS_KEY_PREFIX": REDIS_PREFIX,
             "WEBSOCKET_TIMEOUT": "86400",
+            # A thousand anonymous sockets from one address: the load generator, not abuse.
+            "REALTIME_MAX_ANONYMOUS_PER_ADDRESS": "100000",
             "PRICE_SOURCES": "simulated",
             "PYTHONUNBUFFERED": "1",
         }

@@ -16,7 +16,7 @@ import dj_database_url
 from dotenv import load_dotenv
 
 from apps.market.providers.registry import SOURCES as PRICE_SOURCE_NAMES
-from config.env import Env, SettingError
+from config.env import Env, SettingError, setting_warning
 from config.logconfig import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -64,6 +64,17 @@ DEBUG = env.flag("DEBUG", PROFILE == "development")
 ALLOWED_HOSTS = env.csv(
     "ALLOWED_HOSTS", [] if PROFILE == "production" else ["localhost", "127.0.0.1", "[::1]"]
 )
+if "*" in ALLOWED_HOSTS:
+    # The WebSocket Origin check (apps/realtime/auth.py) trusts ALLOWED_HOSTS, so `*` also lets
+    # any web page open sockets with its visitors' cookies.
+    _ANY_HOST_RISK = "any Host header is accepted and any site's pages may open WebSockets"
+    if PROFILE == "production" and not env.flag("ALLOW_ANY_HOST", False):
+        raise SettingError(
+            "ALLOWED_HOSTS",
+            ",".join(ALLOWED_HOSTS),
+            f"the site's host names, not * ({_ANY_HOST_RISK}; ALLOW_ANY_HOST=true accepts that)",
+        )
+    setting_warning("ALLOWED_HOSTS", ",".join(ALLOWED_HOSTS), _ANY_HOST_RISK)
 CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -126,7 +137,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Test servers started by the suite must see the test database, so it is a file too.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # Named after the database, so two SQLite runs with different files never share one.
+    _sqlite_file = Path(str(DATABASES["default"]["NAME"]))
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(_sqlite_file.with_name(f"test-{_sqlite_file.name}"))
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -193,10 +208,38 @@ CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
 
 # --- Celery -----------------------------------------------------------------------------------
 
+# Every task's time limits (workers/base.py). The soft one is also a price batch's time
+# budget: its sources stop in time to save what they priced. The hard one ends a task that
+# ignores it.
+TASK_SOFT_TIME_LIMIT = env.integer("TASK_SOFT_TIME_LIMIT", 60, minimum=5, maximum=3_600)
+TASK_TIME_LIMIT = env.integer("TASK_TIME_LIMIT", 90, minimum=6, maximum=3_600)
+if TASK_TIME_LIMIT <= TASK_SOFT_TIME_LIMIT:
+    raise SettingError(
+        "TASK_TIME_LIMIT",
+        str(TASK_TIME_LIMIT),
+        f"more than TASK_SOFT_TIME_LIMIT={TASK_SOFT_TIME_LIMIT}",
+    )
+# The longest a task waits before it is retried (backoff after an outage, a source's
+# Retry-After): it bounds how long a retried message is held, see the visibility timeout.
+TASK_RETRY_COUNTDOWN_MAX = 60
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    # Tasks ack late: a message stays unacknowledged in Redis while its task waits out a retry
+    # countdown and runs. Redis gives it to a worker again only once it is older than this:
+    # its 1 h default would leave the tasks of a worker killed outright (SIGKILL, a lost host)
+    # unrun for an hour, and anything shorter than a task may hold its message would run it
+    # twice. (A pool process killed alone is different: its worker requeues the task at once.)
+    "visibility_timeout": TASK_TIME_LIMIT + TASK_RETRY_COUNTDOWN_MAX + 30,
+    # Look for such messages every 10 s (kombu's default scans only every tenth time).
+    "unacked_restore_throttle": 1,
+}
+# Reserve one message per pool process: what a killed worker had reserved but not started
+# waits out the visibility timeout too.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
@@ -224,6 +267,15 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
 REALTIME_CONNECTION_TTL = env.integer("REALTIME_CONNECTION_TTL", 60, maximum=3_600)
 # Anonymous sockets may watch assets (never portfolios) unless this is off.
 REALTIME_ALLOW_ANONYMOUS = env.flag("REALTIME_ALLOW_ANONYMOUS", True)
+# Open anonymous sockets per client address, across every server process (close code 4029).
+REALTIME_MAX_ANONYMOUS_PER_ADDRESS = env.integer(
+    "REALTIME_MAX_ANONYMOUS_PER_ADDRESS", 20, maximum=100_000
+)
+# Seconds one client message (or a handshake) may wait on Redis or the database before the
+# client is told `unavailable` (or 1013 at connect), and between two probes of the hub's
+# link to Redis. Real-time bounds: only a test on a sped-up clock has reason to change them.
+REALTIME_BACKEND_TIMEOUT = env.integer("REALTIME_BACKEND_TIMEOUT", 10, maximum=86_400)
+REALTIME_LINK_PROBE_SECONDS = env.integer("REALTIME_LINK_PROBE_SECONDS", 1, maximum=86_400)
 # Client messages: a token bucket per socket, and a size cap below uvicorn's 64 KiB frame cap.
 REALTIME_MESSAGE_RATE = env.integer("REALTIME_MESSAGE_RATE", 20, maximum=10_000)
 REALTIME_MESSAGE_BURST = env.integer("REALTIME_MESSAGE_BURST", 40, maximum=10_000)
@@ -257,6 +309,13 @@ REALTIME_WATCH_TTL = env.integer("REALTIME_WATCH_TTL", 90, maximum=86_400)
 
 # --- REST ------------------------------------------------------------------------------------
 
+# /realtime/status/ is public: throttled per client address, or per user when logged in, and
+# its figures (three Redis commands per live connection) computed at most once per
+# STATUS_CACHE_SECONDS however many callers ask (0: every call).
+STATUS_ANON_RATE = env.rate("STATUS_ANON_RATE", "30/min")
+STATUS_USER_RATE = env.rate("STATUS_USER_RATE", "120/min")
+STATUS_CACHE_SECONDS = env.integer("STATUS_CACHE_SECONDS", 2, minimum=0, maximum=60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -265,8 +324,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_RATES": {
-        "force_price_update": env.text("FORCE_UPDATE_RATE", "10/min"),
+        "force_price_update": env.rate("FORCE_UPDATE_RATE", "10/min"),
+        "realtime_status_anon": STATUS_ANON_RATE,
+        "realtime_status_user": STATUS_USER_RATE,
     },
+    # uvicorn already put the client's address in REMOTE_ADDR, trusting X-Forwarded-For only
+    # from FORWARDED_ALLOW_IPS; reading the header again would let any client pick its
+    # throttle key.
+    "NUM_PROXIES": 0,
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -294,8 +359,41 @@ if PROFILE == "production":
     if not ALLOWED_HOSTS:
         raise SettingError("ALLOWED_HOSTS", "", "the public host names of this site")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Read by uvicorn, not Django; checked here because this is where start-up speaks.
+    if "*" in env.csv("FORWARDED_ALLOW_IPS", []):
+        setting_warning(
+            "FORWARDED_ALLOW_IPS",
+            env.text("FORWARDED_ALLOW_IPS", ""),
+            "any client that reaches the port may set its own address and scheme; "
+            "list the proxy's address instead",
+        )
     SESSION_COOKIE_SECURE = env.flag("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Django redirects to https and sends HSTS unless the operator says the proxy in front
+    # terminates TLS and does both: only then may turning one off also silence its
+    # `check --deploy` warning.
+    TLS_TERMINATED_BY_PROXY = env.flag("TLS_TERMINATED_BY_PROXY", False)
+    SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", True)
+    # Load balancers and the container health checks probe over plain http from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^realtime/health/$"]
+    SECURE_HSTS_SECONDS = env.integer(
+        "SECURE_HSTS_SECONDS", 31_536_000, minimum=0, maximum=2 * 31_536_000
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.flag("SECURE_HSTS_PRELOAD", True)
+    SILENCED_SYSTEM_CHECKS = [
+        check
+        for check, silenced in (
+            ("security.W008", TLS_TERMINATED_BY_PROXY and not SECURE_SSL_REDIRECT),
+            ("security.W004", TLS_TERMINATED_BY_PROXY and not SECURE_HSTS_SECONDS),
+            # Explicitly false: the operator's decision, not a forgotten default.
+            ("security.W005", env.raw("SECURE_HSTS_INCLUDE_SUBDOMAINS") is not None
+             and not SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", env.raw("SECURE_HSTS_PRELOAD") is not None
+             and not SECURE_HSTS_PRELOAD),
+        )
+        if silenced
+    ]  # fmt: skip
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

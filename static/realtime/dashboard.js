@@ -1,20 +1,27 @@
 // The dashboard: every asset row and portfolio card subscribes; updates fill them in.
+// A value the server does not know arrives as null with its reason: it is shown as "—" with
+// that reason, never as 0 or NaN; a value flagged stale is shown as stale, with why.
 "use strict";
 
-const money = (value, digits = 2) =>
-  value === null || value === undefined
-    ? "–"
-    : Number(value).toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const signed = (value, digits = 2) => (value > 0 ? "+" : "") + money(value, digits);
+const UNKNOWN = "\u2014"; // an em dash
 
-function setField(root, name, text, direction) {
+const known = (value) => value !== null && value !== undefined && Number.isFinite(Number(value));
+const money = (value, digits = 2) =>
+  known(value)
+    ? Number(value).toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : UNKNOWN;
+const signed = (value, digits = 2) => (known(value) && value > 0 ? "+" : "") + money(value, digits);
+
+// Writes a cell; `why` (shown on hover) says why a value is unknown or stale, "" clears it.
+function setField(root, name, text, direction, why) {
   const cell = root.querySelector(`[data-field="${name}"]`);
   if (!cell) return;
   cell.textContent = text;
   if (direction !== undefined) {
-    cell.classList.toggle("up", direction > 0);
-    cell.classList.toggle("down", direction < 0);
+    cell.classList.toggle("up", known(direction) && direction > 0);
+    cell.classList.toggle("down", known(direction) && direction < 0);
   }
+  if (why !== undefined) cell.title = why;
 }
 
 function flash(row) {
@@ -26,10 +33,12 @@ function flash(row) {
 function assetUpdate(data) {
   const row = document.querySelector(`tr[data-symbol="${CSS.escape(data.symbol)}"]`);
   if (!row) return;
-  const digits = data.price !== null && data.price < 10 ? 4 : 2;
-  setField(row, "price", money(data.price, digits));
-  setField(row, "change", data.change === null ? "–" : signed(data.change, digits), data.change);
-  setField(row, "change_percent", data.change_percent === null ? "–" : signed(data.change_percent) + "%", data.change);
+  const digits = known(data.price) && data.price < 10 ? 4 : 2;
+  const noPrevious = known(data.change) ? "" : "no previous close";
+  setField(row, "price", money(data.price, digits), undefined, known(data.price) ? "" : "no price yet");
+  setField(row, "change", signed(data.change, digits), data.change, noPrevious);
+  const percent = known(data.change_percent) ? signed(data.change_percent) + "%" : UNKNOWN;
+  setField(row, "change_percent", percent, data.change, noPrevious);
   setField(row, "high", money(data.high, digits));
   setField(row, "low", money(data.low, digits));
   setField(row, "source", data.source || "");
@@ -39,17 +48,34 @@ function assetUpdate(data) {
   flash(row);
 }
 
+function flag(kind, text) {
+  const item = document.createElement("span");
+  item.className = `flag flag-${kind}`;
+  item.textContent = text;
+  return item;
+}
+
 function portfolioUpdate(data) {
   const card = document.querySelector(`[data-portfolio-id="${data.portfolio_id}"]`);
   if (!card) return;
-  setField(card, "total_value", money(data.total_value));
-  const percent = data.daily_change_percent === null ? "" : ` (${signed(data.daily_change_percent)}%)`;
-  setField(card, "daily_change", `${signed(data.daily_change)}${percent} today`, data.daily_change);
-  setField(card, "unrealised_gain", signed(data.unrealised_gain), data.unrealised_gain);
+  const missing = (data.missing || []).join("; ");
+  const why = missing || "not known yet";
+  const valueKnown = known(data.total_value);
+  setField(card, "total_value", money(data.total_value), undefined, valueKnown ? "" : why);
+  const percent = known(data.daily_change_percent) ? ` (${signed(data.daily_change_percent)}%)` : "";
+  setField(card, "daily_change", `${signed(data.daily_change)}${percent} today`, data.daily_change,
+    known(data.daily_change) ? "" : why);
+  setField(card, "unrealised_gain", signed(data.unrealised_gain), data.unrealised_gain,
+    known(data.unrealised_gain) ? "" : why);
   const flags = [];
-  if (!data.complete) flags.push(`incomplete: ${data.missing.join("; ")}`);
-  if (data.stale) flags.push("some prices are stale");
-  setField(card, "flags", flags.join(" · "));
+  if (!valueKnown) flags.push(flag("unknown", `value unknown: ${why}`));
+  else if (!data.complete) flags.push(flag("incomplete", `incomplete: ${missing}`));
+  if (data.stale) flags.push(flag("stale", `stale: ${data.stale_reason || "prices are not current"}`));
+  const box = card.querySelector('[data-field="flags"]');
+  if (box) box.replaceChildren(...flags);
+  setField(card, "as_of", data.as_of ? `as of ${new Date(data.as_of).toLocaleTimeString()}` : "");
+  card.classList.toggle("stale", Boolean(data.stale));
+  card.classList.toggle("unknown", !valueKnown);
   flash(card);
 }
 

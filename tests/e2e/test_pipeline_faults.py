@@ -1,4 +1,5 @@
-"""A source outage with a real worker: failover to the next source, stale flags, no pile-up."""
+"""A source outage with a real worker: failover to the next source, stale flags, no pile-up,
+and a batch that never outlives its task's time limit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from celery.exceptions import TaskRevokedError
 from celery.result import AsyncResult
@@ -16,7 +18,7 @@ from celery.result import AsyncResult
 from apps.market.models import Asset
 from apps.market.providers.breaker import CircuitBreaker
 from apps.streams.groups import asset_group
-from tests.conftest import RunningProcess, procfile_command, wait_until
+from tests.conftest import RunningProcess, child_database_url, procfile_command, wait_until
 from tests.e2e.test_pipeline_worker import receive_updates
 from tests.standins.http_standin import HttpStandin, json_reply
 
@@ -115,3 +117,68 @@ def test_ticks_queued_while_no_worker_runs_expire_instead_of_piling_up(
             AsyncResult(result.id).get(timeout=20)
     assert Asset.objects.get(symbol="AAPL").current_price is None
     assert json.dumps(fetch_price_batch.delay(["AAPL"]).get(timeout=30)["changed"]) == '["AAPL"]'
+
+
+@pytest.fixture
+def coingecko_hanging() -> Iterator[HttpStandin]:
+    with HttpStandin() as standin:
+        standin.routes["/"] = standin.hang(60)
+        CircuitBreaker().reset("coingecko")
+        yield standin
+    CircuitBreaker().reset("coingecko")
+
+
+def test_a_source_slower_than_the_tasks_time_limit_never_costs_the_batch(
+    child_env: dict[str, str],
+    start_process: Callable[..., RunningProcess],
+    coingecko_hanging: HttpStandin,
+) -> None:
+    from config.celery import app
+    from workers.tasks import fetch_price_batch
+
+    Asset.objects.create(symbol="BTC-USD", asset_type="crypto")
+    Asset.objects.create(symbol="AAPL")
+    env = {
+        **child_env,
+        "CELERY_CONCURRENCY": "1",
+        "PRICE_SOURCES": "coingecko,simulated",
+        "COINGECKO_BASE_URL": coingecko_hanging.base_url,
+    }
+    start_process("worker", procfile_command("worker"), env)
+    wait_until(lambda: app.control.ping(timeout=0.5), timeout=40, what="the worker")
+    started = time.monotonic()
+
+    # A 4 s budget: CoinGecko's request may take 10 s, so it is not sent; the next source prices.
+    summary = fetch_price_batch.apply_async(
+        (["BTC-USD", "AAPL"],), soft_time_limit=4, time_limit=8
+    ).get(timeout=30)
+
+    assert time.monotonic() - started < 4
+    assert sorted(summary["changed"]) == ["AAPL", "BTC-USD"]
+    assert summary["sources"] == {"simulated": 2}
+    assert coingecko_hanging.requests == []
+    assert Asset.objects.get(symbol="BTC-USD").source == "simulated"
+
+
+def test_a_batch_that_overruns_its_time_limit_is_retried_not_lost(
+    worker_with_sources: StartWorker,
+) -> None:
+    from workers.tasks import fetch_price_batch
+
+    Asset.objects.create(symbol="AAPL")
+    worker = worker_with_sources("simulated")
+    table = Asset._meta.db_table
+    with psycopg.connect(child_database_url()) as blocker, blocker.transaction():
+        # Another transaction holds AAPL's row: the save waits past the soft time limit.
+        blocker.execute(f"SELECT 1 FROM {table} WHERE symbol = %s FOR UPDATE", ["AAPL"])  # noqa: S608
+        result = fetch_price_batch.apply_async((["AAPL"],), soft_time_limit=2, time_limit=20)
+        wait_until(
+            lambda: "Soft time limit (2s) exceeded" in worker.output(),
+            timeout=20, what="the batch to overrun its soft time limit",
+        )  # fmt: skip
+        assert Asset.objects.get(symbol="AAPL").current_price is None
+
+    summary = result.get(timeout=30)  # the retry, once the row is free
+
+    assert summary["changed"] == ["AAPL"]
+    assert Asset.objects.get(symbol="AAPL").current_price is not None

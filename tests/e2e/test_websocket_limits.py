@@ -128,6 +128,32 @@ def test_per_user_connection_limit_holds_across_two_server_processes(
     asyncio.run(scenario())
 
 
+def test_anonymous_sockets_are_capped_per_client_address_across_two_server_processes(
+    child_env: dict[str, str], start_process: StartProcess
+) -> None:
+    env = {**child_env, "REALTIME_MAX_ANONYMOUS_PER_ADDRESS": "2"}
+    first = web_server_start(start_process, env, "web-a")
+    second = web_server_start(start_process, env, "web-b")
+    # The test connects from 127.0.0.1, which uvicorn trusts as a proxy by default: the
+    # client address is the one X-Forwarded-For names, as behind nginx.
+    one_client = {"X-Forwarded-For": "203.0.113.7"}
+    another = {"X-Forwarded-For": "203.0.113.8"}
+
+    async def scenario() -> None:
+        a = await WsClient.open(first.ws_url, additional_headers=one_client)
+        b = await WsClient.open(second.ws_url, additional_headers=one_client)
+        assert (await a.recv())["type"] == (await b.recv())["type"] == "connection"
+        assert await first_event(first, one_client) == "closed 4029"
+        assert await first_event(second, another) == "connection"
+        await a.close()
+        async with asyncio.timeout(10):
+            while await first_event(second, one_client) != "connection":
+                await asyncio.sleep(0.2)
+        await b.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_crashed_servers_connections_stop_counting(
     child_env: dict[str, str], start_process: StartProcess
 ) -> None:

@@ -6,7 +6,9 @@ These tests need neither a database nor Redis nor Docker, so they run with `-p n
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,16 @@ PRICE_FEED_EXEC = "/opt/personal-finance/venv/bin/python manage.py start_price_f
 @pytest.fixture(autouse=True, scope="session")
 def redis_is_up() -> None:
     """Overrides the suite-wide Redis check: these tests only read files."""
+
+
+@pytest.fixture(autouse=True)
+def redis_state_isolated() -> None:
+    """Overrides the suite-wide Redis clean-up: these tests write nothing there."""
+
+
+@pytest.fixture(autouse=True)
+def refresh_interval_unremembered() -> None:
+    """Overrides the suite-wide reset of the feed's interval: these tests read no schedule."""
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +78,29 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
         instructions.append((keyword.upper(), arguments.strip()))
         pending = ""
     return instructions
+
+
+def compose_default(value: str) -> str:
+    """What Compose makes of `${VAR:-default}` (nested too) with none of the variables set."""
+    inner = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^${}]*))?\}")
+    while (resolved := inner.sub(lambda match: match.group(1) or "", value)) != value:
+        value = resolved
+    return value
+
+
+def dockerfile_env() -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "ENV":
+            for pair in shlex.split(arguments):
+                name, _, value = pair.partition("=")
+                variables[name] = value
+    return variables
+
+
+def trusted_networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """FORWARDED_ALLOW_IPS as uvicorn reads it; anything but addresses and networks fails."""
+    return [ipaddress.ip_network(item.strip()) for item in value.split(",")]
 
 
 def systemd_unit(name: str) -> configparser.ConfigParser:
@@ -127,6 +162,43 @@ def test_compose_never_opens_flowers_api_without_authentication(
     assert environment["FLOWER_BASIC_AUTH"]
 
 
+def test_compose_trusts_proxy_headers_only_from_its_networks_gateway(
+    compose: dict[str, Any],
+) -> None:
+    (network,) = compose["networks"]["default"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(compose_default(network["subnet"]))
+    gateway = ipaddress.ip_address(compose_default(network["gateway"]))
+    trusted = compose_default(compose["services"]["web"]["environment"]["FORWARDED_ALLOW_IPS"])
+    assert gateway in subnet
+    assert trusted_networks(trusted) == [ipaddress.ip_network(gateway)]
+
+
+def test_no_compose_service_trusts_proxy_headers_from_anyone(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        value = (service.get("environment") or {}).get("FORWARDED_ALLOW_IPS")
+        if value is not None:
+            assert "*" not in compose_default(value), name
+
+
+def test_dockerfile_trusts_proxy_headers_from_no_one_outside_the_container() -> None:
+    trusted = dockerfile_env()["FORWARDED_ALLOW_IPS"]
+    assert trusted_networks(trusted) == [ipaddress.ip_network("127.0.0.1")]
+
+
+def test_compose_passes_the_https_settings_with_production_defaults(
+    compose: dict[str, Any],
+) -> None:
+    environment = compose["services"]["web"]["environment"]
+    defaults = {name: compose_default(str(environment[name])) for name in (
+        "SECURE_SSL_REDIRECT", "TLS_TERMINATED_BY_PROXY", "SECURE_HSTS_SECONDS",
+    )}  # fmt: skip
+    assert defaults == {
+        "SECURE_SSL_REDIRECT": "true",
+        "TLS_TERMINATED_BY_PROXY": "false",
+        "SECURE_HSTS_SECONDS": "31536000",
+    }
+
+
 def test_procfile_names_exactly_the_four_processes(procfile: dict[str, str]) -> None:
     assert set(procfile) == set(APP_SERVICES)
 
@@ -165,7 +237,6 @@ def test_dockerfile_does_not_run_as_root() -> None:
     [
         "portfolio-web.service",
         "portfolio-worker.service",
-        "portfolio-beat.service",
         "price-feed.service",
     ],
 )
@@ -187,8 +258,7 @@ def test_price_feed_unit_runs_the_guides_management_command() -> None:
     assert parser["Service"]["User"] == "finance"
 
 
-def test_systemd_beat_uses_the_database_scheduler_and_the_worker_sends_events() -> None:
-    beat = systemd_unit("portfolio-beat.service")["Service"]["ExecStart"]
+def test_systemd_worker_sends_events_for_flower() -> None:
+    # The beat's scheduler: tests/integration/test_deploy_single_beat.py (price-feed.service).
     worker = systemd_unit("portfolio-worker.service")["Service"]["ExecStart"]
-    assert f"--scheduler {DATABASE_SCHEDULER}" in beat
     assert "--events" in worker.split()

@@ -9,13 +9,12 @@ from decimal import Decimal
 import pytest
 
 from apps.market.models import Asset
-from apps.market.pipeline import batch_lock_name, price_batch_fetch
+from apps.market.pipeline import SymbolLocks, price_batch_fetch
 from apps.market.providers.base import MarketState, Quote
 from apps.market.selectors import symbols_due
 from apps.market.services import assets_mark_failed, quotes_save
 from apps.streams.groups import asset_group
 from apps.streams.snapshots import snapshot_get
-from config.redis_client import redis_client
 from tests.factories import asset_create, portfolio_create, position_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,13 +102,14 @@ def test_failed_symbols_are_flagged_stale_once() -> None:
 
 def test_a_batch_already_in_flight_is_not_fetched_twice() -> None:
     asset_create("AAPL")
-    lock = redis_client().lock(batch_lock_name(["AAPL"]), timeout=30)
-    assert lock.acquire(blocking=False)
+    locks = SymbolLocks.take(["AAPL"], seconds=30)
+    assert locks.symbols == ["AAPL"]
     try:
         summary = price_batch_fetch(symbols=["AAPL"], source="simulated", publish=False)
     finally:
-        lock.release()
-    assert summary.skipped == "the same batch is already in flight"
+        locks.release()
+    assert summary.skipped == "every symbol is already in flight"
+    assert summary.in_flight == ["AAPL"]
     assert Asset.objects.get(symbol="AAPL").current_price is None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import subprocess
 import sys
 from typing import Any
@@ -12,9 +14,17 @@ from django.conf import settings
 
 from tests.conftest import ROOT
 
+# Production choices a developer's shell may have set: the tests below name each they need.
+HARDENING_VARIABLES = {
+    "ALLOWED_HOSTS", "ALLOW_ANY_HOST", "DEBUG", "SECURE_SSL_REDIRECT", "TLS_TERMINATED_BY_PROXY",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE", "FORWARDED_ALLOW_IPS",
+}  # fmt: skip
+
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", **env}
+    inherited = {k: v for k, v in os.environ.items() if k not in HARDENING_VARIABLES}
+    environment = {**inherited, "DJANGO_SETTINGS_MODULE": "config.settings.test", **env}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -34,6 +44,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("REALTIME_UPDATE_INTERVAL", "-1", "expected a whole number >= 1 and <= 86400"),
         ("MAX_CONNECTIONS_PER_USER", "five", "expected a whole number >= 1 and <= 10000"),
         ("DEBUG", "sometimes", "expected true or false"),
+        ("STATUS_ANON_RATE", "lots", "expected a rate such as 30/min (per s, min, hour or day)"),
+        ("STATUS_USER_RATE", "10/moon", "expected a rate such as 30/min (per s, min, hour or day)"),
+        ("STATUS_CACHE_SECONDS", "-1", "expected a whole number >= 0 and <= 60"),
         ("REDIS_URL", "localhost:6379", "expected a URL starting with redis:// or rediss://"),
         (
             "DATABASE_URL",
@@ -125,3 +138,94 @@ def test_channel_layer_is_the_pubsub_layer_with_explicit_redis_options() -> None
         "max_connections",
     ):
         assert option in host
+
+
+def run_production(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """manage.py with production settings: a real secret and host, everything else default."""
+    production = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "portfolio.example.com",
+    }
+    return run_manage(*args, **{**production, **env})
+
+
+def deploy_check(**env: str) -> subprocess.CompletedProcess[str]:
+    return run_production("check", "--deploy", "--fail-level", "WARNING", **env)
+
+
+def test_production_defaults_pass_djangos_deploy_check() -> None:
+    result = deploy_check()
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "off", "warning"),
+    [
+        ("SECURE_HSTS_SECONDS", "0", "security.W004"),
+        ("SECURE_SSL_REDIRECT", "false", "security.W008"),
+    ],
+)
+def test_turning_hsts_or_the_https_redirect_off_fails_the_deploy_check(
+    variable: str, off: str, warning: str
+) -> None:
+    result = deploy_check(**{variable: off})
+    assert result.returncode == 1
+    assert warning in result.stderr
+
+
+def test_a_proxy_that_terminates_tls_may_take_over_hsts_and_the_redirect() -> None:
+    result = deploy_check(
+        TLS_TERMINATED_BY_PROXY="true", SECURE_HSTS_SECONDS="0", SECURE_SSL_REDIRECT="false"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_any_host_in_one_line() -> None:
+    result = run_production("check", ALLOWED_HOSTS="*")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: Invalid setting ALLOWED_HOSTS='*': expected the site's host names, "
+        "not * (any Host header is accepted and any site's pages may open WebSockets; "
+        "ALLOW_ANY_HOST=true accepts that)."
+    ]
+
+
+def test_production_takes_any_host_only_when_told_to_and_still_warns() -> None:
+    result = run_production("check", ALLOWED_HOSTS="example.com,*", ALLOW_ANY_HOST="true")
+    assert result.returncode == 0, result.stderr
+    assert "Setting warning: ALLOWED_HOSTS='example.com,*': any Host header" in result.stderr
+
+
+def test_development_warns_about_any_host_at_start_up() -> None:
+    result = run_manage("check", DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="*")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Setting warning: ALLOWED_HOSTS='*': any Host header is accepted and any site's pages "
+        "may open WebSockets."
+    ]
+
+
+def test_production_sends_http_to_https_with_hsts_but_not_the_health_probe() -> None:
+    script = (
+        "import json; from django.test import Client; c = Client(); print(json.dumps(["
+        "c.get('/realtime/websocket-info/').status_code, "
+        "c.get('/realtime/websocket-info/', secure=True).headers['Strict-Transport-Security'], "
+        "c.get('/realtime/health/?check=web').status_code]))"
+    )
+    result = run_production("shell", "-c", script, ALLOWED_HOSTS="testserver")
+    assert result.returncode == 0, result.stderr
+    redirect, hsts, probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert redirect == 301
+    assert hsts == "max-age=31536000; includeSubDomains; preload"
+    assert probe in {200, 503}  # answered over http: the container health check needs that
+
+
+def test_production_warns_when_uvicorn_believes_anyones_proxy_headers() -> None:
+    result = run_production("check", FORWARDED_ALLOW_IPS="*")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Setting warning: FORWARDED_ALLOW_IPS='*': any client that reaches the port may set its "
+        "own address and scheme; list the proxy's address instead."
+    ]

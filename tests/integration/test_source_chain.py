@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from apps.market.providers.base import (
+    ONE_REQUEST_CAP,
     FailureKind,
     HistoryBatch,
     MarketState,
@@ -85,6 +86,12 @@ class Source:
 
     def history(self, symbols: Sequence[str], days: int) -> HistoryBatch:
         return HistoryBatch()
+
+    def batch_cap(self, budget_seconds: float) -> int:
+        return ONE_REQUEST_CAP
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Portfolio valuation in PostgreSQL: exact Decimal values, FX, missing prices, batching."""
+"""Portfolio valuation: exact Decimal values, FX, missing prices, batching.
+
+Runs on PostgreSQL and on SQLite alike (tests/integration/test_valuation_sqlite.py runs this
+module on SQLite): every figure must equal the Decimal hand computation to the cent on both.
+"""
 
 from __future__ import annotations
 
@@ -170,6 +174,73 @@ def test_a_position_without_a_previous_close_is_reported() -> None:
     assert valuation.missing == ["1 position(s) in USD have no previous close"]
 
 
+def test_the_daily_percent_is_over_the_positions_whose_change_is_known() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("AAPL", "231.50", "229.00"), "10", "2000")
+    position_create(portfolio, priced("IPO", "50.00", None), "2", "90")
+
+    valuation = value_of(portfolio)
+
+    # 25.00 / (10 x 229.00) = 1.0917%; not 25.00 / (2415.00 - 25.00) = 1.0460%, which
+    # counts the IPO's 100.00 as if it had not moved today
+    assert valuation.daily_change_percent == Decimal("1.0917")
+
+
+def test_a_portfolio_with_nothing_priced_is_null_with_the_reason_never_zero() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("NEWCO", None), "100", "5000")
+    position_create(portfolio, priced("IPO", None), "3", "90")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value is None
+    assert valuation.daily_change is None
+    assert valuation.daily_change_percent is None
+    assert valuation.cost_basis is None  # the cost of what is valued: unknown, not 0
+    assert valuation.unrealised_gain is None
+    assert not valuation.complete
+    assert valuation.missing == ["2 position(s) in USD have no price"]
+    assert valuation.positions == 2
+
+
+def test_a_portfolio_with_nothing_convertible_is_null_never_converted_at_one() -> None:
+    portfolio = new_portfolio(base_currency="USD")
+    position_create(portfolio, priced("7203.T", "2800", "2750", currency="JPY"), "100", "270000")
+
+    valuation = value_of(portfolio)
+
+    assert (valuation.total_value, valuation.daily_change, valuation.cost_basis) == (
+        None, None, None
+    )  # fmt: skip
+    assert valuation.missing == ["no FX rate JPY->USD"]
+
+
+def test_a_daily_change_with_no_previous_close_at_all_is_null_not_zero() -> None:
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("IPO", "50.00", None), "2", "90")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("100.00")
+    assert valuation.unrealised_gain == Decimal("10.00")
+    assert valuation.daily_change is None
+    assert valuation.daily_change_percent is None
+    assert valuation.missing == ["1 position(s) in USD have no previous close"]
+
+
+def test_a_price_that_barely_moved_is_exact_to_the_cent() -> None:
+    # In floats (SQLite's SUM over REAL columns) 10.007 - 9.992 = 0.014999999999998792,
+    # which rounds to 0.01; in Decimal it is 0.015, which rounds to 0.02 either way.
+    portfolio = new_portfolio()
+    position_create(portfolio, priced("KO", "10.007", "9.992"), "1", "9")
+
+    valuation = value_of(portfolio)
+
+    assert valuation.total_value == Decimal("10.01")
+    assert valuation.daily_change == Decimal("0.02")
+    assert valuation.daily_change_percent == Decimal("0.2002")  # 0.02 / 9.99
+
+
 def test_a_currency_without_any_fx_rate_is_reported_missing_never_converted_at_one() -> None:
     fx_pair("EURUSD=X", "1.25")  # a rate exists, but not for JPY
     portfolio = new_portfolio(base_currency="USD")
@@ -195,7 +266,9 @@ def test_a_stale_asset_makes_the_valuation_stale() -> None:
     by_id = {v.portfolio_id: v for v in portfolios_value([fresh.id, stale.id])}
 
     assert by_id[fresh.id].stale is False
+    assert by_id[fresh.id].stale_reason is None
     assert by_id[stale.id].stale is True
+    assert by_id[stale.id].stale_reason == "1 price(s) in USD are not current"
     assert by_id[stale.id].complete  # stale prices are still prices
 
 
@@ -204,7 +277,9 @@ def test_a_stale_fx_rate_makes_the_valuation_stale() -> None:
     portfolio = new_portfolio(base_currency="EUR")
     position_create(portfolio, priced("AAPL", "231.50", "229.00"))
 
-    assert value_of(portfolio).stale is True
+    valuation = value_of(portfolio)
+    assert valuation.stale is True
+    assert valuation.stale_reason == "the FX rate USD->EUR is not current"
 
 
 def test_only_portfolios_holding_the_symbols_are_valued() -> None:
@@ -348,3 +423,37 @@ def test_the_portfolio_update_frame_has_the_guides_fields() -> None:
     }
     assert data["missing"] == ["1 position(s) in USD have no price"]
     assert data["as_of"].endswith("Z")
+    assert data["stale_reason"] is None
+
+
+def test_the_frame_of_a_portfolio_with_nothing_priced_says_null_and_why_never_zero() -> None:
+    portfolio = new_portfolio(name="Unpriced")
+    position_create(portfolio, priced("NEWCO", None), "100", "5000")
+
+    [(_, text)] = portfolio_frames_build(portfolios_value([portfolio.id]))
+
+    data = orjson.loads(text)["data"]
+    unknown = ("total_value", "daily_change", "daily_change_percent", "cost_basis",
+               "unrealised_gain")  # fmt: skip
+    assert {key: data[key] for key in unknown} == dict.fromkeys(unknown)
+    assert data["complete"] is False
+    assert data["missing"] == ["1 position(s) in USD have no price"]
+    assert data["as_of"].endswith("Z")
+
+
+def test_a_changed_fx_rate_revalues_the_watched_portfolios_it_converts(
+    watch_cleanup: list[int],
+) -> None:
+    fx_pair("EURUSD=X", "1.25")
+    aapl = priced("AAPL", "231.50", "229.00")
+    in_eur, in_usd = new_portfolio(base_currency="EUR"), new_portfolio(base_currency="USD")
+    position_create(in_eur, aapl, "10", "2000")
+    position_create(in_usd, aapl, "10", "2000")
+    watch_cleanup.extend([in_eur.id, in_usd.id])
+    watch_touch(kind="portfolio", members=watch_cleanup)
+
+    valued = portfolios_revalue(symbols=["EURUSD=X"])
+
+    # the USD portfolio converts nothing: EURUSD=X leaves its value as it was
+    assert [(v.portfolio_id, v.total_value) for v in valued] == [(in_eur.id, Decimal("1852.00"))]
+    assert snapshot_get(portfolio_group(in_eur.id)) is not None

@@ -37,13 +37,23 @@ def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = No
 
 
 class HttpStandin:
-    """Context manager: serves `routes` (longest matching path prefix wins) and logs requests."""
+    """Context manager: serves `routes` (longest matching path prefix wins) and logs requests.
 
-    def __init__(self) -> None:
+    With `keep_alive` it speaks HTTP/1.1 and keeps each connection open between requests, as
+    real APIs do, so a client that reuses its connections opens one, and one that does not
+    opens one per client: `connections_opened` and `connections_open` count them.
+    """
+
+    def __init__(self, *, keep_alive: bool = False) -> None:
         self.routes: dict[str, Handler] = {}
         self.requests: list[StandinRequest] = []
+        self.connections_opened = 0
+        self.connections_open = 0
+        self._count_lock = threading.Lock()
         self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        handler = _handler_class(self)
+        handler.protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         # A short poll interval keeps shutdown, and so each test's teardown, fast.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -56,6 +66,16 @@ class HttpStandin:
 
     def requests_to(self, prefix: str) -> list[StandinRequest]:
         return [request for request in self.requests if request.path.startswith(prefix)]
+
+    def delay(self, seconds: float) -> None:
+        """Wait `seconds` in a handler, or less when the stand-in stops."""
+        self._released.wait(seconds)
+
+    def connection_counted(self, opened: bool) -> None:
+        """Called by the handler as a client connects (True) and as it goes (False)."""
+        with self._count_lock:
+            self.connections_opened += opened
+            self.connections_open += 1 if opened else -1
 
     def hang(self, seconds: float = 5.0) -> Handler:
         """A handler that answers only after `seconds`, or as soon as the stand-in stops."""
@@ -91,6 +111,16 @@ class HttpStandin:
 
 def _handler_class(standin: HttpStandin) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            standin.connection_counted(opened=True)
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                standin.connection_counted(opened=False)
+
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query).items()}

@@ -36,6 +36,10 @@ NOT_FOUND_BODY = (
     '"description":"No data found, symbol may be delisted"}}}'
 )
 MALFORMED_BODY = '{"chart":{"result":[{"meta":{"currency":"USD","regularMarketPrice":12'
+WRONG_SHAPE_BODY = (
+    '{"chart":{"result":[{"meta":["USD"],"timestamp":"soon","indicators":{"quote":"none"}}],'
+    '"error":null}}'
+)
 CONSENT_PAGE = """<html><body><form method="post" action="/v2/collectConsent">
 <input type="hidden" name="csrfToken" value="standin-csrf"/>
 <input type="hidden" name="sessionId" value="standin-session"/>
@@ -51,6 +55,8 @@ class Scenario(StrEnum):
     HANG = "hang"  # no answer until `hang_seconds` pass or the stand-in stops
     MALFORMED = "malformed"  # HTTP 200 with a truncated JSON body
     NO_PRICES = "no_prices"  # the chart of a listed symbol with every price null
+    WRONG_SHAPE = "wrong_shape"  # HTTP 200, valid JSON, not a chart (fields of other types)
+    NEGATIVE_PRICES = "negative_prices"  # a well-formed chart whose every price is below zero
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ class YahooStandin:
         self.listings: dict[str, Listing] = {}
         self.default = Scenario.UNKNOWN  # what Yahoo says of a symbol it does not list
         self.hang_seconds = 10.0
+        # A slow Yahoo: every chart answer (a timezone lookup or a quote) waits this long.
+        self.chart_latency = 0.0
         server.routes.update(
             {
                 "/": self._root,  # fc.yahoo.com, where yfinance gets its cookie
@@ -136,12 +144,7 @@ class YahooStandin:
 
     def session(self) -> requests.Session:
         """A session for yfinance that reaches this stand-in whatever host a request names."""
-        session = requests.Session()
-        session.trust_env = False  # no proxy from the environment: nothing may leave 127.0.0.1
-        adapter = LoopbackAdapter(self.port)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+        return loopback_session(self.port)
 
     def listing(self, symbol: str, **fields: Any) -> Listing:
         """List `symbol` with the given `Listing` fields (price, currency, quote_time, ...)."""
@@ -171,10 +174,16 @@ class YahooStandin:
 
     def _chart(self, request: StandinRequest) -> Reply:
         symbol = unquote(request.path.removeprefix(CHART)).upper()
+        if self.chart_latency:
+            self.server.delay(self.chart_latency)
         failure = self._failure(symbol, request, not_found=NOT_FOUND_BODY)
         if failure is not None:
             return failure
         listing = self.listings[symbol]
+        if listing.scenario is Scenario.NEGATIVE_PRICES:
+            listing = replace(
+                listing, price=-abs(listing.price), previous_close=-abs(listing.previous_close)
+            )
         bars = _bars_in_range(listing.bars(), request.query)
         no_prices = listing.scenario is Scenario.NO_PRICES
         return json_reply(_chart_body(listing, bars, request.query, no_prices=no_prices))
@@ -215,6 +224,8 @@ class YahooStandin:
             return self.server.hang(self.hang_seconds)(request)
         if scenario is Scenario.MALFORMED:
             return json_reply(MALFORMED_BODY)
+        if scenario is Scenario.WRONG_SHAPE:
+            return json_reply(WRONG_SHAPE_BODY)
         return None
 
 
@@ -246,6 +257,17 @@ class LoopbackAdapter(HTTPAdapter):
         response.url = request.url or ""
         response.request = request
         return response
+
+
+def loopback_session(port: int) -> requests.Session:
+    """A session for yfinance that sends every request to the stand-in on `port` (of this
+    process or another: a worker started by `tests.standins.yahoo_worker`)."""
+    session = requests.Session()
+    session.trust_env = False  # no proxy from the environment: nothing may leave 127.0.0.1
+    adapter = LoopbackAdapter(port)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 @contextlib.contextmanager

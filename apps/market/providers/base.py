@@ -70,6 +70,15 @@ class FailureKind(StrEnum):
     NO_DATA = "no_data"  # listed, but nothing usable came back (empty, NaN)
     UNSUPPORTED = "unsupported"  # this source does not cover this kind of asset
     SOURCE_ERROR = "source_error"  # the source failed as a whole (set by the chain): retry later
+    OUT_OF_TIME = "out_of_time"  # not asked, or no answer, before the batch's deadline: retry
+
+
+# The cap of a source whose time does not grow with the batch (one request for all, or none):
+# the largest batch REALTIME_BATCH_SIZE allows.
+ONE_REQUEST_CAP = 1_000
+
+# Failures that say nothing about the symbol, only about this attempt: worth a retry.
+TRANSIENT_KINDS = frozenset({FailureKind.SOURCE_ERROR, FailureKind.OUT_OF_TIME})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +131,21 @@ class RateLimited(SourceUnavailable):
         self.retry_after = retry_after
 
 
+class OutOfTime(ProviderError):
+    """The batch's deadline left no room for the source's next request.
+
+    Not the source's fault: it does not count toward the circuit breaker, and the symbols it
+    did not answer are retried in a later batch.
+    """
+
+
 class PriceProvider(Protocol):
-    """A market data source. Implementations must be safe to call from a Celery worker."""
+    """A market data source. Implementations must be safe to call from a Celery worker.
+
+    One instance serves every batch of a process (its HTTP client keeps connections open) and
+    is closed when the process exits. Within a batch, a source honours the deadline the chain
+    sets (`deadline.deadline_current()`): it starts no request that could outlive it.
+    """
 
     name: str
 
@@ -137,6 +159,14 @@ class PriceProvider(Protocol):
 
     def history(self, symbols: Sequence[str], days: int) -> HistoryBatch:
         """Daily unadjusted bars for the last `days` calendar days."""
+        ...
+
+    def batch_cap(self, budget_seconds: float) -> int:
+        """The most symbols one call should take so it can answer within `budget_seconds`."""
+        ...
+
+    def close(self) -> None:
+        """Release what the source holds open (HTTP connections)."""
         ...
 
 

@@ -1,6 +1,8 @@
 """An ordered failover chain of sources: each symbol is priced by the first source that can.
 
 Every quote keeps its own source, so prices from different sources are never mixed silently.
+With a deadline, a source is asked only while time is left, and what the deadline cut off is
+reported OUT_OF_TIME (retried later, never held against the source's breaker).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apps.market.providers.base import (
+    TRANSIENT_KINDS,
     FailureKind,
+    OutOfTime,
     PriceProvider,
     ProviderError,
     Quote,
@@ -18,6 +22,7 @@ from apps.market.providers.base import (
     SymbolFailure,
 )
 from apps.market.providers.breaker import CircuitBreaker
+from apps.market.providers.deadline import Deadline, deadline_scope
 
 logger = logging.getLogger("personal_finance.realtime.providers.chain")
 
@@ -33,11 +38,11 @@ class ChainResult:
 
     @property
     def transient_symbols(self) -> list[str]:
-        """Failed symbols that only met source outages: worth a retry with backoff."""
+        """Failed symbols that only met source outages or the deadline: worth a retry."""
         return [
             symbol
             for symbol, failures in self.failures.items()
-            if all(f.kind is FailureKind.SOURCE_ERROR for f in failures)
+            if all(f.kind in TRANSIENT_KINDS for f in failures)
         ]
 
     @property
@@ -53,12 +58,20 @@ class ProviderChain:
         self.providers = list(providers)
         self.breaker = breaker or CircuitBreaker()
 
-    def quotes(self, symbols: Sequence[str]) -> ChainResult:
+    def batch_cap(self, budget_seconds: float) -> int:
+        """The most symbols a batch may hold so that every source can answer in the budget."""
+        return min(provider.batch_cap(budget_seconds) for provider in self.providers)
+
+    def quotes(self, symbols: Sequence[str], *, deadline: Deadline | None = None) -> ChainResult:
         result = ChainResult()
         remaining = list(dict.fromkeys(symbols))
         for provider in self.providers:
             covered = [symbol for symbol in remaining if provider.covers(symbol)]
             if not covered:
+                continue
+            if deadline is not None and deadline.passed:
+                reason = "not asked: the batch's deadline has passed"
+                self._fail(result, covered, provider.name, reason, FailureKind.OUT_OF_TIME)
                 continue
             if self.breaker.is_open(provider.name):
                 self._fail(
@@ -69,7 +82,8 @@ class ProviderChain:
                     FailureKind.SOURCE_ERROR,
                 )
                 continue
-            answered = self._ask(provider, covered, result)
+            with deadline_scope(deadline):
+                answered = self._ask(provider, covered, result)
             remaining = [symbol for symbol in remaining if symbol not in answered]
             if not remaining:
                 break
@@ -83,19 +97,15 @@ class ProviderChain:
     def _ask(self, provider: PriceProvider, symbols: list[str], result: ChainResult) -> set[str]:
         try:
             batch = provider.quotes(symbols)
+        except OutOfTime as error:
+            logger.info("%s: %s", provider.name, error)
+            return self._partial(provider.name, symbols, result, error, FailureKind.OUT_OF_TIME)
         except ProviderError as error:
             opened = self.breaker.record_failure(provider.name)
             logger.warning("%s failed for %d symbols: %s%s", provider.name, len(symbols), error,
                            " (circuit now open)" if opened else "")  # fmt: skip
             result.errors.append(error)
-            answered = error.partial.quotes if error.partial else {}
-            partial = {symbol: answered[symbol] for symbol in symbols if symbol in answered}
-            result.quotes.update(partial)
-            for symbol in partial:  # priced after all: earlier sources' failures no longer count
-                result.failures.pop(symbol, None)
-            missing = [symbol for symbol in symbols if symbol not in partial]
-            self._fail(result, missing, provider.name, str(error), FailureKind.SOURCE_ERROR)
-            return set(partial)
+            return self._partial(provider.name, symbols, result, error, FailureKind.SOURCE_ERROR)
         self.breaker.record_success(provider.name)
         result.quotes.update(batch.quotes)
         for symbol, failure in batch.failures.items():
@@ -105,6 +115,21 @@ class ProviderChain:
         for symbol in batch.quotes:
             result.failures.pop(symbol, None)
         return set(batch.quotes)
+
+    @classmethod
+    def _partial(
+        cls, source: str, symbols: list[str], result: ChainResult, error: ProviderError,
+        kind: FailureKind,
+    ) -> set[str]:  # fmt: skip
+        """Keep what the source answered before it failed; the rest fail with `kind`."""
+        answered = error.partial.quotes if error.partial else {}
+        partial = {symbol: answered[symbol] for symbol in symbols if symbol in answered}
+        result.quotes.update(partial)
+        for symbol in partial:  # priced after all: earlier sources' failures no longer count
+            result.failures.pop(symbol, None)
+        missing = [symbol for symbol in symbols if symbol not in partial]
+        cls._fail(result, missing, source, str(error), kind)
+        return set(partial)
 
     @staticmethod
     def _fail(

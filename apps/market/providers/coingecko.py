@@ -18,6 +18,7 @@ import httpx
 
 from apps.market.fields import PRICE_DECIMAL_PLACES
 from apps.market.providers.base import (
+    ONE_REQUEST_CAP,
     Bar,
     FailureKind,
     HistoryBatch,
@@ -95,6 +96,10 @@ class CoinGeckoProvider:
 
     def close(self) -> None:
         self._http.close()
+
+    def batch_cap(self, budget_seconds: float) -> int:
+        """One `/simple/price` request prices the whole batch."""
+        return ONE_REQUEST_CAP
 
     def covers(self, symbol: str) -> bool:
         return coin_pair(symbol) is not None

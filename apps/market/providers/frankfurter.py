@@ -23,6 +23,7 @@ import httpx
 
 from apps.market.fields import PRICE_DECIMAL_PLACES
 from apps.market.providers.base import (
+    ONE_REQUEST_CAP,
     Bar,
     FailureKind,
     HistoryBatch,
@@ -99,6 +100,10 @@ class FrankfurterProvider:
 
     def close(self) -> None:
         self._http.close()
+
+    def batch_cap(self, budget_seconds: float) -> int:
+        """One time-series request prices the whole batch."""
+        return ONE_REQUEST_CAP
 
     def covers(self, symbol: str) -> bool:
         return fx_pair(symbol) is not None

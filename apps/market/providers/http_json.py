@@ -1,5 +1,6 @@
 """What the keyless JSON sources share: one httpx client, errors mapped to the interface's,
-and JSON numbers read straight into Decimal (never through float)."""
+JSON numbers read straight into Decimal (never through float), and the batch's deadline: no
+request is sent that could outlive it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from apps.market.providers.base import RateLimited, SourceUnavailable
+from apps.market.providers.base import OutOfTime, RateLimited, SourceUnavailable
+from apps.market.providers.deadline import deadline_current
 
 
 class JsonSource:
@@ -31,6 +33,7 @@ class JsonSource:
     ) -> None:
         self.name = name
         self.log = logger
+        self.timeout = timeout
         self.client = httpx.Client(
             base_url=base_url,
             transport=transport,
@@ -42,7 +45,17 @@ class JsonSource:
         )
 
     def get(self, path: str, params: dict[str, str]) -> httpx.Response:
-        """The response of any status but 429; a transport failure raises SourceUnavailable."""
+        """The response of any status but 429; a transport failure raises SourceUnavailable.
+
+        Raises OutOfTime, sending nothing, when the request could outlive the batch's deadline.
+        """
+        deadline = deadline_current()
+        if deadline is not None and not deadline.allows(self.timeout):
+            raise OutOfTime(
+                self.name,
+                f"GET {path} not sent: {deadline.remaining():.1f} s left before the batch's "
+                f"deadline, and a request may take {self.timeout:g} s",
+            )
         try:
             response = self.client.get(path, params=params)
         except httpx.HTTPError as exc:

@@ -1,15 +1,19 @@
 """An offline market: deterministic, realistic random walks per symbol that never close.
 
 Each symbol has a daily closing walk (seeded by the symbol, a step per calendar day) and,
-inside each day, a Brownian bridge from the previous close to that day's close, sampled
-every STEP_SECONDS. The same symbol at the same instant always has the same price in every
-process, so workers, tests and benchmarks agree without sharing state.
+inside each day, a Brownian bridge from the previous close to that day's close, kept as one
+point every STEP_SECONDS. Between two kept points the price moves every TICK_SECONDS along a
+smaller bridge seeded by the symbol and the step, computed when asked and never kept: the
+price changes at every tick for no more memory than the kept points take. The same symbol at
+the same instant always has the same price in every process, so workers, tests and
+benchmarks agree without sharing state.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,11 +23,22 @@ import numpy as np
 
 from apps.market.catalog import DEMO_ASSETS
 from apps.market.models import AssetType
-from apps.market.providers.base import Bar, HistoryBatch, MarketState, Quote, QuoteBatch
+from apps.market.providers.base import (
+    ONE_REQUEST_CAP,
+    Bar,
+    HistoryBatch,
+    MarketState,
+    Quote,
+    QuoteBatch,
+)
 
 SOURCE = "simulated"
-STEP_SECONDS = 10
-STEPS_PER_DAY = 86_400 // STEP_SECONDS
+DAY_SECONDS = 86_400
+STEP_SECONDS = 10  # one kept point of the intraday path per step
+STEPS_PER_DAY = DAY_SECONDS // STEP_SECONDS
+TICK_SECONDS = 1  # the price moves at every tick; a divisor of STEP_SECONDS
+TICKS_PER_STEP = STEP_SECONDS // TICK_SECONDS  # at most 16: one hash seeds a step's ticks
+TICKS_PER_DAY = DAY_SECONDS // TICK_SECONDS
 EPOCH = date(2024, 1, 1)
 MEAN_REVERSION = 0.995
 # Annualised volatility by kind of asset; the market never closes, so a year is 365 days.
@@ -121,23 +136,90 @@ def _intraday_path(symbol: str, day: date) -> np.ndarray:
     return path.astype(np.float32)
 
 
-def _session(symbol: str, day: date, step: int) -> tuple[float, float, float, float]:
-    """Open, last, high and low of `day` up to `step` (the open counts toward high and low)."""
+def _point_after(symbol: str, day: date, step: int) -> float:
+    """The kept point that ends `step`: the next day's first one after the day's last step."""
+    if step + 1 < STEPS_PER_DAY:
+        return float(_intraday_path(symbol, day)[step + 1])
+    return float(_intraday_path(symbol, day + timedelta(days=1))[0])
+
+
+def _tick_normals(symbol: str, day: date, step: int) -> list[float]:
+    """TICKS_PER_STEP standard normals for one step: Box-Muller on one hash of its key.
+
+    A hash, not a numpy generator: seeding a generator costs about as much as a whole quote.
+    """
+    key = f"{symbol}|{day.isoformat()}|{step}".encode()
+    words = struct.unpack("<16I", hashlib.blake2b(key, digest_size=64, person=b"ticks").digest())
+    normals: list[float] = []
+    for index in range(0, TICKS_PER_STEP, 2):
+        radius = math.sqrt(-2.0 * math.log((words[index] + 0.5) / 2**32))
+        angle = 2.0 * math.pi * words[index + 1] / 2**32
+        normals += (radius * math.cos(angle), radius * math.sin(angle))
+    return normals[:TICKS_PER_STEP]
+
+
+def _fold(price: float, floor: float, ceiling: float) -> float:
+    """Reflect `price` off the edges of [floor, ceiling] until it lies inside."""
+    width = ceiling - floor
+    if width <= 0:
+        return floor
+    offset = (price - floor) % (2 * width)
+    folded = floor + (offset if offset <= width else 2 * width - offset)
+    return min(max(folded, floor), ceiling)  # never out by a rounding error either
+
+
+def _ticks(
+    symbol: str, day: date, step: int, bounds: tuple[float, float, float, float], count: int
+) -> list[float]:
+    """The first `count` prices strictly inside `step`, given as (start, end, floor, ceiling).
+
+    A Brownian bridge in log price at the asset's volatility from `start` to `end`, reflected
+    into [floor, ceiling]: the day's range so far widened to `end`. So a later quote's high and
+    low, taken over the kept points alone, are still those of every tick before it, with nothing
+    kept per tick. The price of that: a new day high or low is only ever set at a kept point.
+    """
+    start, end, floor, ceiling = bounds
+    sigma = VOLATILITY[asset_type_guess(symbol)] / math.sqrt(365 * TICKS_PER_DAY)
+    walk: list[float] = []
+    level = 0.0
+    for normal in _tick_normals(symbol, day, step):
+        level += normal * sigma
+        walk.append(level)
+    slope = (math.log(end / start) - level) / TICKS_PER_STEP  # the walk, bent to end at `end`
+    prices = [start * math.exp(tick * slope + walk[tick - 1]) for tick in range(1, count + 1)]
+    return [
+        price if floor <= price <= ceiling else _fold(price, floor, ceiling) for price in prices
+    ]
+
+
+def _session(symbol: str, day: date, tick_of_day: int) -> tuple[float, float, float, float]:
+    """Open, last, high and low of `day` up to a tick (the open counts toward high and low)."""
+    step, tick = divmod(tick_of_day, TICKS_PER_STEP)
     open_ = _close(symbol, day - timedelta(days=1))
     seen = _intraday_path(symbol, day)[: step + 1]
-    # The path is kept in float32; the day's last step is its close, taken exactly, so a day's
+    # The path is kept in float32; the day's last point is its close, taken exactly, so a day's
     # bar closes at the next day's previous close to the last digit.
-    last = _close(symbol, day) if step >= STEPS_PER_DAY - 1 else float(seen[-1])
-    return open_, last, max(open_, last, float(seen.max())), min(open_, last, float(seen.min()))
+    point = _close(symbol, day) if step == STEPS_PER_DAY - 1 else float(seen[-1])
+    high = max(open_, point, float(seen.max()))
+    low = min(open_, point, float(seen.min()))
+    if tick == 0:
+        return open_, point, high, low
+    end = _point_after(symbol, day, step)
+    ticks = _ticks(symbol, day, step, (point, end, min(low, end), max(high, end)), tick)
+    return open_, ticks[-1], max(high, *ticks), min(low, *ticks)
 
 
-def _volume(symbol: str, day: date, step: int) -> int:
+def _volume(symbol: str, day: date, tick_of_day: int) -> int:
+    """Grows every tick; the full day's volume from the day's last kept point (its close) on."""
     daily = 1_000_000 + _seed(symbol, "volume", day.isoformat()) % 50_000_000
-    return int(daily * (step + 1) / STEPS_PER_DAY)
+    elapsed = min(tick_of_day * TICK_SECONDS + STEP_SECONDS, DAY_SECONDS)
+    return daily * elapsed // DAY_SECONDS
 
 
 def _decimal(value: float) -> Decimal:
-    digits = 4 if value >= 1 else 8
+    # Below 10, six decimals: a 1 s move of EUR/USD is about a tenth of a pip (0.00001), which
+    # four decimals would round away.
+    digits = 8 if value < 1 else 6 if value < 10 else 4
     return Decimal(f"{value:.{digits}f}")
 
 
@@ -152,20 +234,27 @@ class SimulatedProvider:
     def covers(self, symbol: str) -> bool:
         return True
 
+    def batch_cap(self, budget_seconds: float) -> int:
+        """No network: any batch is priced at once."""
+        return ONE_REQUEST_CAP
+
+    def close(self) -> None:
+        """Nothing is held open."""
+
     def quote_at(self, symbol: str, moment: datetime) -> Quote:
         day = moment.astimezone(UTC).date()
         midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        step = int((moment - midnight).total_seconds()) // STEP_SECONDS
-        open_, last, high, low = _session(symbol, day, step)
+        tick_of_day = int((moment - midnight).total_seconds()) // TICK_SECONDS
+        open_, last, high, low = _session(symbol, day, tick_of_day)
         return Quote(
             symbol=symbol,
             price=_decimal(last),
             previous_close=_decimal(open_),
             day_high=_decimal(high),
             day_low=_decimal(low),
-            volume=_volume(symbol, day, step),
+            volume=_volume(symbol, day, tick_of_day),
             currency=currency_guess(symbol),
-            quote_time=midnight + timedelta(seconds=step * STEP_SECONDS),
+            quote_time=midnight + timedelta(seconds=tick_of_day * TICK_SECONDS),
             source=SOURCE,
             market_state=MarketState.OPEN,
         )
@@ -184,7 +273,10 @@ class SimulatedProvider:
         return batch
 
     def _bar(self, symbol: str, day: date) -> Bar:
-        open_, close, high, low = _session(symbol, day, STEPS_PER_DAY - 1)
+        # The day closes at its last kept point (23:59:50 UTC); its last ticks, which run on to
+        # the next day's first point, count toward its high and low.
+        open_, _, high, low = _session(symbol, day, TICKS_PER_DAY - 1)
+        close = _close(symbol, day)
         return Bar(
             symbol=symbol,
             day=day,
@@ -192,6 +284,6 @@ class SimulatedProvider:
             high=_decimal(high),
             low=_decimal(low),
             close=_decimal(close),
-            volume=_volume(symbol, day, STEPS_PER_DAY - 1),
+            volume=_volume(symbol, day, TICKS_PER_DAY - 1),
             source=SOURCE,
         )

@@ -11,6 +11,11 @@ an empty frame, so a rate limit, an unknown symbol and a dead network look the s
 yfinance's `hide_exceptions` turned off, `Ticker.history` raises its typed errors per symbol, and
 our pool can pace the requests, stop at the first 429 and bound the batch in time. The HTTP
 requests and the JSON parsing stay yfinance's own.
+
+In a Celery task the batch's deadline (`deadline.deadline_current()`) is the bound: a symbol is
+started only while all its requests could still time out before it, so a slow Yahoo returns
+what it priced in time and reports the rest OUT_OF_TIME, to be retried, instead of outliving
+the task's time limit and losing the whole batch.
 """
 
 from __future__ import annotations
@@ -47,12 +52,14 @@ from apps.market.providers.base import (
     FailureKind,
     HistoryBatch,
     MarketState,
+    OutOfTime,
     Quote,
     QuoteBatch,
     RateLimited,
     SourceUnavailable,
     SymbolFailure,
 )
+from apps.market.providers.deadline import Deadline, deadline_current
 
 logger = logging.getLogger("personal_finance.realtime.providers.yahoo")
 
@@ -63,6 +70,9 @@ QUOTE_PERIOD = "5d"
 DEFAULT_DECIMALS = 6
 # A symbol's first fetch in a process costs two requests: its timezone, then its chart.
 REQUESTS_PER_SYMBOL = 2
+# A chart request usually answers in well under a second. Batches are sized for one second
+# per request, so a slower day shows as OUT_OF_TIME symbols retried, never as a lost batch.
+PLANNED_REQUEST_SECONDS = 1.0
 NOT_FOUND_WORDS = ("not found", "delisted")
 
 T = TypeVar("T")
@@ -130,6 +140,7 @@ class _Outcome(Generic[T]):
     failure: SymbolFailure | None = None
     transient: str | None = None
     rate_limited: bool = False
+    out_of_time: str | None = None
 
 
 @dataclass
@@ -139,6 +150,7 @@ class _Collected(Generic[T]):
     transient: dict[str, str] = field(default_factory=dict)
     rate_limited: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    out_of_time: dict[str, str] = field(default_factory=dict)
 
     def add(self, symbol: str, outcome: _Outcome[T] | None) -> None:
         if outcome is None:
@@ -149,13 +161,17 @@ class _Collected(Generic[T]):
             self.failures[symbol] = outcome.failure
         elif outcome.rate_limited:
             self.rate_limited.append(symbol)
+        elif outcome.out_of_time is not None:
+            self.out_of_time[symbol] = outcome.out_of_time
         else:
             self.transient[symbol] = outcome.transient or "no answer"
 
     def unanswered(self) -> dict[str, SymbolFailure]:
         """Symbols the source failed on while others were answered: no data, with the reason."""
         reasons = {**{symbol: "not fetched" for symbol in self.skipped}, **self.transient}
-        return {s: SymbolFailure(FailureKind.NO_DATA, r, SOURCE) for s, r in reasons.items()}
+        failures = {s: SymbolFailure(FailureKind.NO_DATA, r, SOURCE) for s, r in reasons.items()}
+        late = self.out_of_time.items()
+        return failures | {s: SymbolFailure(FailureKind.OUT_OF_TIME, r, SOURCE) for s, r in late}
 
 
 class _BatchState:
@@ -163,6 +179,8 @@ class _BatchState:
 
     def __init__(self, workers: int) -> None:
         self.stop = threading.Event()
+        # Set by the first symbol the deadline leaves no room for: none after it has room either.
+        self.late = threading.Event()
         self._workers = workers
         self._answered = 0
         self._troubled = 0
@@ -225,6 +243,20 @@ class YahooProvider:
         """Yahoo lists stocks, ETFs, funds, indices (^X), FX (XXXYYY=X) and crypto (XXX-USD)."""
         return True
 
+    def batch_cap(self, budget_seconds: float) -> int:
+        """Symbols that fit the budget at a normal pace, the last one's worst case included.
+
+        A symbol is started only while all its requests could still time out in the budget;
+        until then symbols start every PLANNED_REQUEST_SECONDS per thread (or at the pacer's
+        rate, when that is slower).
+        """
+        per_symbol = max(self._pace_seconds, PLANNED_REQUEST_SECONDS / self._threads)
+        return max(1, int((budget_seconds - self._symbol_seconds) // per_symbol) + 1)
+
+    def close(self) -> None:
+        """Nothing of ours is held open: yfinance keeps one session per process, or the caller
+        owns the session it passed in."""
+
     def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
         collected = self._collect(symbols, self._quote_fetch)
         batch = QuoteBatch(quotes=collected.values, failures=collected.failures)
@@ -267,6 +299,11 @@ class YahooProvider:
             raise _NoData(f"no daily bars with prices since {start.isoformat()}")
         return bars
 
+    @property
+    def _symbol_seconds(self) -> float:
+        """The longest one symbol's fetch may take once started (every request timing out)."""
+        return REQUESTS_PER_SYMBOL * self._timeout
+
     def _collect(self, symbols: Sequence[str], fetch: Callable[[str], T]) -> _Collected[T]:
         """Fetch each symbol once on a small paced pool, within one deadline for the batch."""
         _ensure_prepared(self._cache_dir)
@@ -276,18 +313,25 @@ class YahooProvider:
             return collected
         workers = min(self._threads, len(unique))
         state = _BatchState(workers)
-        deadline = self._deadline(len(unique), workers)
+        bound, batch_deadline = self._deadline(len(unique), workers), deadline_current()
+        cut = batch_deadline is not None and batch_deadline.remaining() < bound
+        if batch_deadline is not None:
+            bound = min(bound, batch_deadline.remaining())
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yahoo")
-        futures = {pool.submit(self._attempt, s, fetch, state): s for s in unique}
-        done, late = wait(futures, timeout=deadline)
+        futures = {pool.submit(self._attempt, s, fetch, state, batch_deadline): s for s in unique}
+        done, late = wait(futures, timeout=bound)
         state.stop.set()
         # Running stragglers cannot be interrupted; they end at yfinance's own request timeout.
         pool.shutdown(wait=False, cancel_futures=True)
         for future in done:
             collected.add(futures[future], future.result())
+        unanswered: _Outcome[T] = (
+            _Outcome(out_of_time="no answer before the batch's deadline")
+            if cut
+            else _Outcome(transient=f"no answer within {bound:.1f} s")
+        )
         for future in late:
-            reason = f"no answer within {deadline:.1f} s"
-            collected.add(futures[future], _Outcome(transient=reason))
+            collected.add(futures[future], unanswered)
         return collected
 
     def _deadline(self, count: int, workers: int) -> float:
@@ -296,17 +340,29 @@ class YahooProvider:
         return waves * REQUESTS_PER_SYMBOL * self._timeout + count * self._pace_seconds
 
     def _attempt(
-        self, symbol: str, fetch: Callable[[str], T], state: _BatchState
+        self,
+        symbol: str,
+        fetch: Callable[[str], T],
+        state: _BatchState,
+        deadline: Deadline | None,
     ) -> _Outcome[T] | None:
         if state.stop.is_set():
             return None
-        self._pacer.wait()
+        if not state.late.is_set():
+            self._pacer.wait()
+        if state.late.is_set() or not _starts_in_time(deadline, self._symbol_seconds):
+            state.late.set()
+            return _Outcome(out_of_time="not asked: the batch's deadline would pass first")
         try:
             outcome: _Outcome[T] = _Outcome(value=fetch(symbol))
         except HANDLED_ERRORS as exc:
             outcome = _outcome_of_error(symbol, exc)
         state.record(outcome)
         return outcome
+
+
+def _starts_in_time(deadline: Deadline | None, seconds: float) -> bool:
+    return deadline is None or deadline.allows(seconds)
 
 
 def _outcome_of_error(symbol: str, exc: Exception) -> _Outcome[Any]:
@@ -361,6 +417,14 @@ def _yahoo_reason(exc: Exception) -> str:
 
 def _raise_for_source(collected: _Collected[Any], partial: QuoteBatch | None) -> None:
     """Raise when the source, not single symbols, failed this batch; `partial` is kept."""
+    answered = collected.values or collected.failures
+    if collected.out_of_time and not answered and not collected.transient:
+        raise OutOfTime(
+            SOURCE,
+            f"no symbol answered before the batch's deadline ({len(collected.out_of_time)} "
+            "not asked or not answered in time)",
+            partial=partial,
+        )
     if collected.rate_limited:
         raise RateLimited(
             SOURCE,

@@ -84,13 +84,13 @@ class Command(BaseCommand):
     ) -> None:
         total = BatchSummary()
         batches = batches_split(symbols, settings.REALTIME_BATCH_SIZE)
-        done = 0
+        done = fetched = 0
         for batch in batches:
             if dry_run:
                 result = price_chain(source).quotes(batch)
                 for quote in result.quotes.values():
                     self.stdout.write(self._quote_line(quote))
-                total.unchanged += list(result.quotes)
+                fetched += len(result.quotes)
                 total.failed |= {s: result.failure_reason(s) for s in result.failures}
             else:
                 summary = price_batch_fetch(symbols=batch, source=source)
@@ -98,6 +98,7 @@ class Command(BaseCommand):
                 total.unchanged += summary.unchanged + summary.older
                 total.rejected |= summary.rejected
                 total.failed |= summary.failed
+                total.in_flight += summary.in_flight
                 if verbose:
                     for symbol in summary.changed:
                         self.stdout.write(f"  {symbol}: updated")
@@ -105,7 +106,7 @@ class Command(BaseCommand):
             self._progress(done, len(symbols))
         if total.changed:
             portfolios_revalue(symbols=total.changed)
-        self._summary(total, dry_run=dry_run)
+        self._summary(total, fetched=fetched, dry_run=dry_run)
 
     @staticmethod
     def _quote_line(quote: Quote) -> str:
@@ -115,13 +116,14 @@ class Command(BaseCommand):
             f"{quote.quote_time.isoformat()}  [{quote.source}]"
         )
 
-    def _summary(self, total: BatchSummary, *, dry_run: bool) -> None:
+    def _summary(self, total: BatchSummary, *, fetched: int, dry_run: bool) -> None:
         if dry_run:
-            self.stdout.write(f"Fetched: {len(total.unchanged)} (nothing written or pushed)")
+            self.stdout.write(f"Fetched: {fetched} (nothing written or pushed)")
         else:
             self.stdout.write(
                 f"Updated: {len(total.changed)}  Unchanged: {len(total.unchanged)}  "
                 f"Rejected: {len(total.rejected)}  Failed: {len(total.failed)}"
+                + (f"  In flight elsewhere: {len(total.in_flight)}" if total.in_flight else "")
             )
         for symbol, reason in {**total.rejected, **total.failed}.items():
             self.stderr.write(f"  {symbol}: {reason}")

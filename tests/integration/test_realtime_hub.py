@@ -1,0 +1,80 @@
+"""The fan-out hub on the real channel layer (Redis pub/sub): what it keeps per group."""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from apps.realtime.hub import PROBE_EVENT, FanoutHub, Outlet
+from apps.streams.frames import frame_encode
+from apps.streams.snapshots import snapshots_store
+
+HUB_SOURCE = tracemalloc.Filter(True, "*/apps/realtime/hub.py")
+
+
+async def _discard(message: dict[str, Any]) -> None:
+    return None
+
+
+async def _hub_kept_bytes(work: Any) -> int:
+    """Bytes allocated in hub.py and still held after `work(hub, outlet)` ran."""
+    hub = FanoutHub(get_channel_layer())
+    await hub.start()
+    outlet = Outlet(_discard)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot().filter_traces([HUB_SOURCE])
+        await work(hub, outlet)
+        after = tracemalloc.take_snapshot().filter_traces([HUB_SOURCE])
+    finally:
+        tracemalloc.stop()
+    return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+
+
+def test_unsubscribing_from_groups_nobody_joined_keeps_nothing() -> None:
+    async def abuse(hub: FanoutHub, outlet: Outlet) -> None:
+        for number in range(10_000):
+            await hub.unsubscribe(outlet, f"asset.X{number}")
+
+    kept = asyncio.run(_hub_kept_bytes(abuse))
+    assert kept < 16_384, f"{kept} bytes kept for 10,000 groups nobody joined"
+
+
+def test_a_group_left_by_its_last_watcher_keeps_nothing() -> None:
+    async def churn(hub: FanoutHub, outlet: Outlet) -> None:
+        for number in range(1_000):
+            group = f"asset.C{number}"
+            await hub.subscribe(outlet, group)
+            await hub.unsubscribe(outlet, group)
+        assert hub.members == {}
+
+    kept = asyncio.run(_hub_kept_bytes(churn))
+    assert kept < 16_384, f"{kept} bytes kept for 1,000 groups joined and left"
+
+
+def test_a_probe_echo_missing_from_the_row_resends_the_stored_snapshots() -> None:
+    """A gap in the probes' echoes means the subscription dropped for a moment, and what
+    was published then is gone: the sockets get the shared store's snapshots at once."""
+    group = "asset.GAPX"
+    missed = frame_encode("asset_update", {"symbol": "GAPX", "price": 5.5})
+    written: list[str] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        written.append(message["text"])
+
+    async def scenario() -> None:
+        layer = get_channel_layer()
+        hub = FanoutHub(layer)
+        await hub.start()
+        await hub.subscribe(Outlet(send), group)
+        await asyncio.to_thread(snapshots_store, [(group, missed)])  # published, unheard
+        # An echo far ahead of the row, through the real layer: the ones between were lost.
+        await layer.send(hub.channel, {"type": PROBE_EVENT, "n": hub.probes_sent + 100})
+        async with asyncio.timeout(5):
+            while missed not in written:
+                await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
