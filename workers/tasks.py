@@ -10,6 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from apps.market.feed import batch_expiry_seconds
+from apps.market.lookup import assets_lookup
 from apps.market.pipeline import (
     batches_split,
     price_batch_abandon,
@@ -92,3 +93,11 @@ def revalue_portfolios(self: Task, symbols: list[str]) -> dict[str, Any]:
 def revalue_portfolio(self: Task, portfolio_id: int) -> dict[str, Any]:
     valuation = portfolio_revalue_now(portfolio_id=portfolio_id)
     return {"portfolio_id": portfolio_id, "valued": valuation is not None}
+
+
+# Nobody waits for a lookup retried later (its asker gives up within seconds): no autoretry.
+@project_task(name="workers.tasks.lookup_assets", autoretry_for=())
+def lookup_assets(self: Task, symbols: list[str]) -> dict[str, Any]:
+    """Look new symbols up through the source chain once: {symbol: {status, reason}}."""
+    checks = assets_lookup(symbols=symbols)
+    return {symbol: check.as_dict() for symbol, check in checks.items()}

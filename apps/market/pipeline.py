@@ -20,22 +20,22 @@ from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 from apps.market.feed import heartbeat_record
-from apps.market.models import Asset
 from apps.market.providers.base import Quote
 from apps.market.providers.chain import ChainResult, ProviderChain
 from apps.market.providers.deadline import Deadline
 from apps.market.providers.registry import providers_shared
-from apps.market.selectors import symbols_overdue
+from apps.market.selectors import asset_frames_get, symbols_overdue
 from apps.market.services import QuotesSaveResult, assets_mark_failed, quotes_save
-from apps.market.updates import asset_frames_build
 from apps.streams.groups import asset_group
 from apps.streams.publish import frames_publish_rollback_unsafe
-from apps.streams.snapshots import snapshot_key
+from apps.streams.snapshots import snapshots_missing
 from config.redis_client import redis_client, redis_key
 
 logger = logging.getLogger("personal_finance.realtime.pipeline")
 
-LOCK_SECONDS = 120  # above the tasks' hard time limit: a killed task's locks outlive it briefly
+# Above the tasks' hard time limit (TASK_TIME_LIMIT): a batch still running when its locks
+# expire would share its symbols with the next one; a killed task's locks outlive it briefly.
+LOCK_SECONDS = settings.TASK_TIME_LIMIT + 30
 # Of a task's time budget, what is kept after the fetch to save, flag and publish.
 SAVE_RESERVE_SECONDS = 10.0
 # A source that answers only with quotes older than the saved one (a fallback behind the
@@ -216,20 +216,14 @@ def _snapshots_heal(symbols: Sequence[str]) -> list[str]:
     in a closed market) and new ones would read the database. Checking costs one round trip
     per batch; an expired snapshot (REALTIME_CACHE_TIMEOUT) is renewed the same way.
     """
-    if not symbols:
-        return []
+    groups = {asset_group(symbol): symbol for symbol in symbols}
     try:
-        with redis_client().pipeline(transaction=False) as pipe:
-            for symbol in symbols:
-                pipe.exists(snapshot_key(asset_group(symbol)))
-            held = pipe.execute()
+        missing = [groups[group] for group in snapshots_missing(list(groups))]
     except RedisError as error:
         logger.warning("snapshots: could not check %d symbols: %s", len(symbols), error)
         return []
-    missing = [symbol for symbol, found in zip(symbols, held, strict=True) if not found]
     if missing:
-        assets = Asset.objects.filter(symbol__in=missing, current_price__isnull=False)
-        frames_publish_rollback_unsafe(asset_frames_build(list(assets)))
+        frames_publish_rollback_unsafe(asset_frames_get(missing))
         logger.info("snapshots: %d unchanged symbols had none and were published again",
                     len(missing))  # fmt: skip
     return missing

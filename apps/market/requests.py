@@ -1,14 +1,24 @@
-"""Asking the pipeline for a price refresh: how the work is queued is decided here.
+"""Asking the pipeline for a price refresh or a symbol lookup: how the work is queued is
+decided here.
 
-Callers outside the pipeline (the REST API) ask; they never import the tasks. The task is
-named, not imported, so this module pulls in no worker code.
+Callers outside the pipeline (the REST API, the pages) ask; they never import the tasks. The
+tasks are named, not imported, so this module pulls in no worker code (and no source).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from config.celery import app
+
+logger = logging.getLogger("personal_finance.realtime.lookup")
 
 REFRESH_PRICES_TASK = "workers.tasks.refresh_prices"
 
@@ -24,3 +34,74 @@ def prices_refresh_request(
     if batch_size is not None:
         kwargs["batch_size"] = batch_size
     return str(app.send_task(REFRESH_PRICES_TASK, kwargs=kwargs).id)
+
+
+# --- looking symbols up through the source chain (a worker asks; the web process waits) ----
+
+LOOKUP_ASSETS_TASK = "workers.tasks.lookup_assets"
+# A lookup nobody took within this long is dropped: its asker has stopped waiting.
+LOOKUP_QUEUE_EXPIRES_SECONDS = 60
+
+
+class LookupStatus(StrEnum):
+    FOUND = "found"  # an asset now: it was known, or a source priced it and it was saved
+    UNKNOWN = "unknown"  # the sources say they do not list it
+    FAILED = "failed"  # not checked: a source or the task queue failed; worth a retry
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolCheck:
+    """What a lookup found out about one symbol; `reason` says why when it was not found."""
+
+    status: LookupStatus
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"status": self.status.value, "reason": self.reason}
+
+
+def assets_lookup_request(*, symbols: Sequence[str], timeout: float) -> dict[str, SymbolCheck]:
+    """Ask a worker to look the symbols up (`lookup_assets`) and wait up to `timeout` seconds.
+
+    Blocks while it waits: call it from a thread (`asyncio.to_thread`), never on an event
+    loop or the one thread Django gives sync views under ASGI. Never raises for a broker,
+    Redis or worker problem: every symbol comes back FAILED with the reason. A request no
+    worker starts within `timeout` expires, so nothing is created after its asker gave up.
+    """
+    wanted = list(dict.fromkeys(symbols))
+    try:
+        result = app.send_task(LOOKUP_ASSETS_TASK, kwargs={"symbols": wanted}, expires=timeout)
+        answer = result.get(timeout=timeout, propagate=False)
+    except CeleryTimeoutError:
+        return _all_failed(wanted, "no worker answered in time")
+    except (OperationalError, RedisError, OSError) as error:
+        logger.warning("asset lookup of %s could not be queued or read: %s", wanted, error)
+        return _all_failed(wanted, "the task queue is unavailable")
+    if not isinstance(answer, dict):  # the task raised: `answer` is its exception
+        logger.warning("asset lookup of %s failed in the worker: %r", wanted, answer)
+        return _all_failed(wanted, "the lookup failed")
+    return {
+        symbol: SymbolCheck(LookupStatus(answer[symbol]["status"]), answer[symbol]["reason"])
+        if symbol in answer
+        else SymbolCheck(LookupStatus.FAILED, "the lookup gave no answer for it")
+        for symbol in wanted
+    }
+
+
+def assets_lookup_queue(*, symbols: Sequence[str]) -> bool:
+    """Queue a lookup without waiting for it (FX pairs a portfolio will need); True if queued."""
+    try:
+        app.send_task(
+            LOOKUP_ASSETS_TASK,
+            kwargs={"symbols": list(dict.fromkeys(symbols))},
+            expires=LOOKUP_QUEUE_EXPIRES_SECONDS,
+            ignore_result=True,
+        )
+    except (OperationalError, RedisError, OSError) as error:
+        logger.warning("asset lookup of %s could not be queued: %s", list(symbols), error)
+        return False
+    return True
+
+
+def _all_failed(symbols: Sequence[str], reason: str) -> dict[str, SymbolCheck]:
+    return {symbol: SymbolCheck(LookupStatus.FAILED, reason) for symbol in symbols}

@@ -14,6 +14,7 @@ from django.db.models import Q
 from apps.market.feed import stale_after_seconds
 from apps.market.models import Asset, AssetType
 from apps.market.updates import asset_frames_build
+from apps.streams.groups import GroupFrame
 from apps.streams.watching import watched_symbols
 
 FxRates = dict[tuple[str, str], tuple[Decimal, bool]]  # (from, to) -> (rate, stale)
@@ -48,6 +49,12 @@ def asset_frame_get(symbol: str) -> str | None:
     """The `asset_update` frame of the saved row: a snapshot when the cached one expired."""
     asset = Asset.objects.filter(symbol=symbol, current_price__isnull=False).first()
     return asset_frames_build([asset])[0][1] if asset is not None else None
+
+
+def asset_frames_get(symbols: Iterable[str]) -> list[GroupFrame]:
+    """The `asset_update` frames of the saved rows of these symbols (those with a price)."""
+    assets = Asset.objects.filter(symbol__in=list(symbols), current_price__isnull=False)
+    return asset_frames_build(list(assets))
 
 
 def symbols_overdue(symbols: Iterable[str]) -> set[str]:

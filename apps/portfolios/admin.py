@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from apps.portfolios.models import Portfolio, Position
+from apps.portfolios.models import Portfolio, Position, Watchlist, WatchlistItem
 
 
 class PositionInline(admin.TabularInline):
@@ -37,3 +37,28 @@ class PositionAdmin(admin.ModelAdmin):
     search_fields = ("asset__symbol", "portfolio__name", "portfolio__owner__username")
     autocomplete_fields = ("portfolio", "asset")
     list_select_related = ("portfolio", "asset")
+
+
+class WatchlistItemInline(admin.TabularInline):
+    model = WatchlistItem
+    extra = 0
+    autocomplete_fields = ("asset",)
+    fields = ("position", "asset", "added_at")
+    readonly_fields = ("added_at",)
+    ordering = ("position",)
+
+
+@admin.register(Watchlist)
+class WatchlistAdmin(admin.ModelAdmin):
+    list_display = ("owner", "symbol_count", "created_at")
+    search_fields = ("owner__username", "items__asset__symbol")
+    autocomplete_fields = ("owner",)
+    inlines = (WatchlistItemInline,)
+
+    @admin.display(description="Symbols", ordering="symbol_total")
+    def symbol_count(self, watchlist: Watchlist) -> int:
+        return int(getattr(watchlist, "symbol_total", 0))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Watchlist]:
+        queryset = super().get_queryset(request).select_related("owner")
+        return queryset.annotate(symbol_total=Count("items"))

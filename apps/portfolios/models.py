@@ -1,4 +1,4 @@
-"""Portfolios and the positions they hold."""
+"""Portfolios and the positions they hold; watchlists of the symbols a user follows."""
 
 from __future__ import annotations
 
@@ -59,3 +59,42 @@ class Position(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} {self.asset_id} in {self.portfolio_id}"
+
+
+class Watchlist(models.Model):
+    """One user's symbols to follow on the dashboard.
+
+    The row's existence says the user's list was materialised: until then the dashboard shows
+    the demo's symbols, and the first change writes them here first (apps/portfolios/watchlist.py).
+    """
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlist"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"watchlist of {self.owner_id}"
+
+
+class WatchlistItem(models.Model):
+    """One symbol on a watchlist, at a position (0 first) unique within the list."""
+
+    watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="watchlist_items")
+    position = models.PositiveIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["watchlist", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["watchlist", "asset"], name="watchlist_item_one_per_asset"
+            ),
+            models.UniqueConstraint(
+                fields=["watchlist", "position"], name="watchlist_item_position_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} at {self.position} in {self.watchlist_id}"

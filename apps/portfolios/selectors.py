@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import F, Max, Q, QuerySet
 
+from apps.market.models import Asset, AssetType
 from apps.market.selectors import assets_saved_at, fx_pair_currencies, fx_pair_symbols
 from apps.portfolios.models import Portfolio, Position
 
@@ -83,3 +84,60 @@ def portfolios_of_user(*, user_id: int) -> list[dict[str, Any]]:
     """What a page lists of each of the user's portfolios (values arrive over the socket)."""
     rows = Portfolio.objects.filter(owner_id=user_id).order_by("name", "id")
     return [dict(row) for row in rows.values("id", "name", "base_currency")]
+
+
+# --- the portfolio pages -------------------------------------------------------------------
+
+
+def portfolio_owned_get(*, user_id: int, portfolio_id: int) -> Portfolio | None:
+    """The user's portfolio, or None: a missing portfolio and another's look the same."""
+    return Portfolio.objects.filter(pk=portfolio_id, owner_id=user_id).first()
+
+
+def position_owned_get(*, user_id: int, portfolio_id: int, position_id: int) -> Position | None:
+    """A position of the user's portfolio (with its asset), or None."""
+    positions = Position.objects.select_related("asset", "portfolio")
+    return positions.filter(
+        pk=position_id, portfolio_id=portfolio_id, portfolio__owner_id=user_id
+    ).first()
+
+
+def portfolio_name_taken(*, user_id: int, name: str, exclude_id: int | None = None) -> bool:
+    """Whether the user has another portfolio of this name (as the unique constraint says)."""
+    same = Portfolio.objects.filter(owner_id=user_id, name=name)
+    return (same if exclude_id is None else same.exclude(pk=exclude_id)).exists()
+
+
+def portfolio_holds(*, portfolio_id: int, symbol: str) -> bool:
+    return Position.objects.filter(portfolio_id=portfolio_id, asset__symbol=symbol).exists()
+
+
+def asset_listing(symbol: str) -> tuple[str, bool] | None:
+    """(currency, active) of a known asset, or None when no such asset exists yet."""
+    row = Asset.objects.filter(symbol=symbol).values_list("currency", "is_active").first()
+    return (row[0], row[1]) if row else None
+
+
+def assets_currencies() -> dict[str, str]:
+    """Every active symbol's currency, for the form that adds a position (its cost label)."""
+    return dict(Asset.objects.filter(is_active=True).values_list("symbol", "currency"))
+
+
+def fx_pairs_lacking(*, currencies: Iterable[str], base_currency: str) -> list[str]:
+    """The direct FX pairs (USDCHF=X) that would convert each currency to `base_currency`,
+    for the currencies no pair converts yet: direct, inverse, or both legs through USD, as
+    valuation's `fx_rate` looks them up. Priced or not: a pair that exists is refreshed."""
+    wanted = {currency for currency in currencies if currency != base_currency}
+    if not wanted:
+        return []
+    pairs = set(Asset.objects.filter(asset_type=AssetType.FX).values_list("symbol", flat=True))
+
+    def converts(source: str, target: str) -> bool:
+        return source == target or bool({f"{source}{target}=X", f"{target}{source}=X"} & pairs)
+
+    return sorted(
+        f"{currency}{base_currency}=X"
+        for currency in wanted
+        if not converts(currency, base_currency)
+        and not (converts(currency, "USD") and converts("USD", base_currency))
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from apps.portfolios.holdings import HeldValuation
 from apps.portfolios.valuation import Valuation
 from apps.streams.frames import portfolio_update_frame
 from apps.streams.groups import GroupFrame
@@ -11,7 +12,8 @@ from apps.streams.payloads import PortfolioUpdate
 
 
 def portfolio_update_payload(valuation: Valuation) -> PortfolioUpdate:
-    """The guide's fields, plus currency, cost, gain, completeness and staleness (with why)."""
+    """The guide's fields, plus currency, cost, gain, completeness and staleness (with why),
+    and every position's figures when the valuation has them."""
     return PortfolioUpdate(
         portfolio_id=valuation.portfolio_id,
         name=valuation.name,
@@ -27,6 +29,7 @@ def portfolio_update_payload(valuation: Valuation) -> PortfolioUpdate:
         stale=valuation.stale,
         stale_reason=valuation.stale_reason,
         as_of=valuation.as_of,
+        holdings=valuation.holdings if isinstance(valuation, HeldValuation) else None,
     )
 
 

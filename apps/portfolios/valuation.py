@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 
@@ -146,12 +147,12 @@ def portfolios_value(portfolio_ids: PortfolioIds) -> list[Valuation]:
         pair = (currency, base)
         if pair not in factors:
             factors[pair] = fx_rate(rates, currency, base)
-        _add_subtotal(valuation, currency, subtotal, factors[pair])
+        subtotal_add(valuation, currency, subtotal, factors[pair])
     for valuation in valuations.values():
-        valuation.total_value = _cents(valuation.total_value)
-        valuation.daily_change = _cents(valuation.daily_change)
-        valuation.cost_basis = _cents(valuation.cost_basis)
-        valuation.value_unchanged = _cents(valuation.value_unchanged)
+        valuation.total_value = cents(valuation.total_value)
+        valuation.daily_change = cents(valuation.daily_change)
+        valuation.cost_basis = cents(valuation.cost_basis)
+        valuation.value_unchanged = cents(valuation.value_unchanged)
     return list(valuations.values())
 
 
@@ -167,7 +168,10 @@ def _rows(portfolio_ids: PortfolioIds) -> Iterator[tuple[Any, ...]]:
         yield from _subtotals_in_python(portfolio_ids)
         return
     queryset = _subtotals(portfolio_ids)
-    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    try:
+        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:  # no ids at all (a user with no portfolio): nothing to read
+        return
     with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
         # Room to hash-aggregate 100,000s of groups in memory instead of sorting on disk, and
         # no JIT: compiling this query cost 150 ms, more than it saved.
@@ -192,7 +196,7 @@ def _subtotals_in_python(portfolio_ids: PortfolioIds) -> Iterator[tuple[Any, ...
     significant digits and decimal places. Only the arithmetic must stay out of SQL.
     """
     positions = Position.objects.filter(portfolio_id__in=portfolio_ids).order_by()
-    groups: dict[tuple[int, str], _Subtotal] = defaultdict(_Subtotal)
+    groups: dict[tuple[int, str], Subtotal] = defaultdict(Subtotal)
     names: dict[int, tuple[str, str]] = {}
     for row in positions.values_list(*POSITION_COLUMNS).iterator(chunk_size=2000):
         portfolio_id, name, base, currency, quantity, cost, price, previous, stale = row
@@ -203,7 +207,7 @@ def _subtotals_in_python(portfolio_ids: PortfolioIds) -> Iterator[tuple[Any, ...
 
 
 @dataclass(slots=True)
-class _Subtotal:
+class Subtotal:
     """One (portfolio, currency) row of the aggregate; as in SQL, a sum of no rows is None."""
 
     value: Decimal | None = None
@@ -243,7 +247,7 @@ class _Subtotal:
         )  # fmt: skip
 
 
-def _add_subtotal(
+def subtotal_add(
     valuation: Valuation, currency: str, subtotal: list[Any], rate: Rate | None
 ) -> None:
     value, change, value_no_previous, cost, count, no_previous, unpriced, stale = subtotal
@@ -285,5 +289,5 @@ def _plus(total: Decimal | None, amount: Decimal) -> Decimal:
     return amount if total is None else total + amount
 
 
-def _cents(amount: Decimal | None) -> Decimal | None:
+def cents(amount: Decimal | None) -> Decimal | None:
     return None if amount is None else amount.quantize(CENT)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 import uuid
 from typing import Any
@@ -31,8 +29,9 @@ from apps.realtime.auth import (
     client_address,
 )
 from apps.realtime.book import book_get
-from apps.realtime.hub import FanoutHub, Outlet, hub_get
+from apps.realtime.hub import FanoutHub, hub_get
 from apps.realtime.limits import LogThrottle, TokenBucket
+from apps.realtime.outlet import Outlet
 from apps.realtime.protocol import (
     FAILURE_MESSAGES,
     ClientMessage,
@@ -50,6 +49,7 @@ from apps.realtime.registry import (
     anonymous_slot_acquire,
     connection_add,
     connection_remove,
+    process_name,
     user_slot_acquire,
 )
 from apps.realtime.snapshot_read import snapshot_read
@@ -64,7 +64,6 @@ from apps.streams.groups import asset_group, portfolio_group
 
 logger = logging.getLogger("personal_finance.realtime.consumers")
 
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 ABUSE_LIMIT = 20  # refused messages (rate, size) before the socket is closed
 
 
@@ -139,7 +138,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         try:
             async with asyncio.timeout(_backing_timeout()):
                 await connection_add(
-                    connection_id=self.connection_id, user_id=self.user_id, process=PROCESS
+                    connection_id=self.connection_id, user_id=self.user_id, process=process_name()
                 )
         except Exception as error:
             if failure_code(error) is None:

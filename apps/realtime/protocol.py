@@ -78,7 +78,9 @@ MESSAGE_DESCRIPTIONS: dict[str, str] = {
     ServerType.PORTFOLIO_UPDATE: "Latest value of a portfolio: {portfolio_id, name, total_value, "
     "daily_change, daily_change_percent, currency, cost_basis, unrealised_gain, complete, "
     "missing, stale, stale_reason, as_of}. A figure whose inputs are unknown is null, never 0, "
-    "and `missing` says why; `as_of` is when it was computed.",
+    "and `missing` says why; `as_of` is when it was computed. `holdings`: every position "
+    "{symbol, name, quantity, price, currency, value, daily_change, daily_change_percent, "
+    "cost_basis, unrealised_gain, weight, stale, stale_reason, quote_time, missing}.",
     ServerType.BATCH: "With batching on: {updates: [asset_update | portfolio_update, ...]}.",
     ServerType.ERROR: "A refused message: {code, message, request_type}.",
 }

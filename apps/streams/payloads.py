@@ -32,12 +32,42 @@ class AssetUpdate:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PositionFigures:
+    """One position of a `portfolio_update`, as of the portfolio's `as_of`.
+
+    `price` is in the asset's `currency`; `value`, `daily_change`, `cost_basis` and
+    `unrealised_gain` are in the portfolio's currency (converted at the rate the total uses).
+    `weight` is the position's share (%) of the portfolio's known value. A figure whose inputs
+    are unknown is None (null), never 0, and `missing` says why.
+    """
+
+    symbol: str
+    name: str
+    quantity: Decimal
+    price: Decimal | None
+    currency: str
+    value: Decimal | None
+    daily_change: Decimal | None
+    daily_change_percent: Decimal | None
+    cost_basis: Decimal | None
+    unrealised_gain: Decimal | None
+    weight: Decimal | None
+    stale: bool
+    stale_reason: str | None
+    quote_time: datetime | None
+    missing: list[str]
+    position_id: int  # for links to the position's own pages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PortfolioUpdate:
     """`portfolio_update`: the latest value of one portfolio, as of a stated time.
 
     A figure none of whose inputs is known is None (null), never 0; `missing` says why.
     `stale` is true when an input is not current (`stale_reason` says which), also when a
     snapshot predates a price saved since (set by the socket server that forwards it).
+    `holdings` lists every position (by symbol) where the pipeline pushes the portfolio; None
+    where it was not computed (a value read for a report, not pushed).
     """
 
     portfolio_id: int
@@ -54,3 +84,4 @@ class PortfolioUpdate:
     stale: bool
     stale_reason: str | None = None
     as_of: datetime
+    holdings: list[PositionFigures] | None = None

@@ -34,6 +34,17 @@ def snapshots_store(frames: Sequence[GroupFrame]) -> None:
     pipe.execute()
 
 
+def snapshots_missing(groups: Sequence[str]) -> list[str]:
+    """The groups whose snapshot the store no longer holds (lost in a restart, or expired)."""
+    if not groups:
+        return []
+    with redis_client().pipeline(transaction=False) as pipe:
+        for group in groups:
+            pipe.exists(snapshot_key(group))
+        held = pipe.execute()
+    return [group for group, found in zip(groups, held, strict=True) if not found]
+
+
 def snapshot_get(group: str) -> str | None:
     value = redis_client().get(snapshot_key(group))
     return value if isinstance(value, str) else None

@@ -46,6 +46,7 @@ def banner_when_up(web_url: str, flower_url: str, stop: threading.Event) -> None
     say("=" * 64)
     say(f"Dashboard:  {web_url}/realtime/dashboard/")
     say(f"Test page:  {web_url}/realtime/test/")
+    say(f"Sign in:    {web_url}/accounts/login/")
     say(f"Admin:      {web_url}/admin/")
     say(f"Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD} (unless you changed it)")
     say(f"Flower:     {flower_url}/")
@@ -128,10 +129,20 @@ def run_tests(args: argparse.Namespace) -> int:
         env = dict(os.environ)
         if choice.url:
             env["DATABASE_URL"] = choice.url
-        command = [sys.executable, "-m", "pytest", *args.pytest_args]
+        command = [sys.executable, "-m", "pytest", *_workers(args.pytest_args), *args.pytest_args]
         return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     finally:
         stop_local_redis(local_redis)
+
+
+def _workers(pytest_args: list[str]) -> list[str]:
+    """Two test processes unless told otherwise (`-n N`, `-p no:xdist`, PYTEST_WORKERS): the
+    suite mostly waits on real servers and workers, so two halve its time on two cores."""
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return []
+    if "no:xdist" in pytest_args:
+        return []
+    return ["-n", os.environ.get("PYTEST_WORKERS", "2")]
 
 
 def main(argv: list[str] | None = None) -> int:

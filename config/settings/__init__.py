@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import dj_database_url
 from dotenv import load_dotenv
 
 from apps.market.providers.registry import SOURCES as PRICE_SOURCE_NAMES
+from apps.market.symbols import SYMBOL_PATTERN
 from config.env import Env, SettingError, setting_warning
 from config.logconfig import logging_config
 
@@ -88,6 +90,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_celery_beat",
+    "axes",
+    "apps.accounts",
     "apps.market",
     "apps.portfolios",
     "apps.realtime",
@@ -103,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the view into the answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +129,39 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Accounts -------------------------------------------------------------------------------
+# Anyone with an account signs in at /accounts/ (apps/accounts); staff also reach /admin/.
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "realtime-dashboard"
+LOGOUT_REDIRECT_URL = "realtime-dashboard"
+# Self-service sign-up: off unless the operator opens the site to anyone. Either way
+# `manage.py add_user NAME` adds someone.
+ACCOUNTS_SIGNUP_ENABLED = env.flag("ACCOUNTS_SIGNUP_ENABLED", False)
+
+# django-axes counts failed sign-ins (ours and the admin's) per username and client address
+# and refuses that pair for the cool-off time once the limit is reached (HTTP 429).
+AUTHENTICATION_BACKENDS = [
+    "apps.accounts.backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.integer("ACCOUNTS_LOGIN_FAILURE_LIMIT", 5, maximum=1_000)
+ACCOUNTS_LOCKOUT_MINUTES = env.integer("ACCOUNTS_LOCKOUT_MINUTES", 15, maximum=7 * 24 * 60)
+AXES_COOLOFF_TIME = timedelta(minutes=ACCOUNTS_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client address uvicorn resolved (X-Forwarded-For only from FORWARDED_ALLOW_IPS).
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+# A right password before the limit forgives the typos before it.
+AXES_RESET_ON_SUCCESS = True
+# Tries while locked out are refused without a write, so a flood cannot grow the table (each
+# counted failure stores up to 1 KiB of form data) and the wait never grows either.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only the failures are kept, not a log of every sign-in; unlock with `manage.py
+# axes_reset_username NAME` (or `axes_reset`), or wait out the cool-off.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 
 # --- Database -------------------------------------------------------------------------------
 
@@ -163,7 +202,6 @@ if PROFILE == "production":
 else:
     # Development and tests serve straight from the app folders, no collectstatic needed.
     WHITENOISE_USE_FINDERS = True
-LOGIN_URL = "admin:login"
 
 # --- Redis: one server, separate roles ------------------------------------------------------
 # Broker, results, cache and channel layer share the database in REDIS_URL, each under a key
@@ -174,6 +212,15 @@ REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "
 if PROFILE == "test" and not env.raw("REDIS_KEY_PREFIX"):
     # One prefix per test run, exported so the servers and workers it starts share it.
     os.environ["REDIS_KEY_PREFIX"] = f"pftest{os.getpid()}"
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if (
+    PROFILE == "test"
+    and _xdist_worker
+    and not env.text("REDIS_KEY_PREFIX", "").endswith(_xdist_worker)
+):
+    # Parallel test workers inherit the run's prefix: each takes its own, as it takes its own
+    # database, so one worker's clean-up never deletes another's keys.
+    os.environ["REDIS_KEY_PREFIX"] = f"{env.text('REDIS_KEY_PREFIX', 'pftest')}{_xdist_worker}"
 REDIS_KEY_PREFIX = env.text("REDIS_KEY_PREFIX", "pf")
 
 CACHES = {
@@ -221,12 +268,12 @@ if TASK_TIME_LIMIT <= TASK_SOFT_TIME_LIMIT:
     )
 # The longest a task waits before it is retried (backoff after an outage, a source's
 # Retry-After): it bounds how long a retried message is held, see the visibility timeout.
-TASK_RETRY_COUNTDOWN_MAX = 60
+TASK_RETRY_COUNTDOWN_MAX = env.integer("TASK_RETRY_COUNTDOWN_MAX", 60, maximum=3_600)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
     # Tasks ack late: a message stays unacknowledged in Redis while its task waits out a retry
     # countdown and runs. Redis gives it to a worker again only once it is older than this:
@@ -267,6 +314,22 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = env.integer(
 REALTIME_CONNECTION_TTL = env.integer("REALTIME_CONNECTION_TTL", 60, maximum=3_600)
 # Anonymous sockets may watch assets (never portfolios) unless this is off.
 REALTIME_ALLOW_ANONYMOUS = env.flag("REALTIME_ALLOW_ANONYMOUS", True)
+# The dashboard signed out: a public market view of these symbols (those that exist as active
+# assets, in this order), or, with REALTIME_PUBLIC_MARKET=false, the sign-in page instead.
+REALTIME_PUBLIC_MARKET = env.flag("REALTIME_PUBLIC_MARKET", True)
+REALTIME_PUBLIC_SYMBOLS = [
+    symbol.upper()
+    for symbol in env.csv(
+        "REALTIME_PUBLIC_SYMBOLS", ["AAPL", "MSFT", "NVDA", "SPY", "EURUSD=X", "BTC-USD", "ETH-USD"]
+    )
+]
+if _bad_symbols := [s for s in REALTIME_PUBLIC_SYMBOLS if not SYMBOL_PATTERN.match(s)]:
+    raise SettingError(
+        "REALTIME_PUBLIC_SYMBOLS", ",".join(_bad_symbols), "a comma list of ticker symbols"
+    )
+# How long adding a new symbol (watchlist, position, CSV import) waits for a worker to look
+# it up through the price sources before saying it could not be checked right now.
+SYMBOL_LOOKUP_WAIT_SECONDS = env.integer("SYMBOL_LOOKUP_WAIT_SECONDS", 10, maximum=120)
 # Open anonymous sockets per client address, across every server process (close code 4029).
 REALTIME_MAX_ANONYMOUS_PER_ADDRESS = env.integer(
     "REALTIME_MAX_ANONYMOUS_PER_ADDRESS", 20, maximum=100_000
@@ -292,6 +355,8 @@ if not PRICE_SOURCES or set(PRICE_SOURCES) - set(PRICE_SOURCE_NAMES):
     raise SettingError(
         "PRICE_SOURCES", ",".join(PRICE_SOURCES), "a comma list of " + ", ".join(PRICE_SOURCE_NAMES)
     )
+# A source that failed 5 times in a row is skipped this long while the next one answers.
+PRICE_SOURCE_BREAKER_SECONDS = env.integer("PRICE_SOURCE_BREAKER_SECONDS", 60, maximum=86_400)
 # Where the keyless fallback sources answer (a proxy or mirror); empty: their public API.
 COINGECKO_BASE_URL = env.text("COINGECKO_BASE_URL", "")
 FRANKFURTER_BASE_URL = env.text("FRANKFURTER_BASE_URL", "")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,11 @@ def demo_stack(web_server: LiveServer, celery_worker_process: RunningProcess) ->
     return web_server
 
 
+def amount(text: str) -> Decimal:
+    """A figure as the page formats it for its currency ("$47,630.12", "-€1.50") as a number."""
+    return Decimal(re.sub(r"[^0-9.\-]", "", text.replace("\u2212", "-")))
+
+
 def log_in(page: Any, server: LiveServer) -> None:
     page.goto(f"{server.http_url}/admin/login/?next=/realtime/dashboard/")
     page.fill("#id_username", DEMO_USERNAME)
@@ -81,10 +88,11 @@ def test_dashboard_shows_live_prices_and_the_users_portfolio_values(
     card = page.locator("article.card", has_text="Growth Portfolio")
     total = card.locator('[data-field="total_value"]')
     page.wait_for_function(
-        "el => parseFloat(el.textContent.replace(/,/g, '')) > 0",
+        "el => parseFloat(el.textContent.replace(/[^0-9.]/g, '')) > 0",
         arg=total.element_handle(), timeout=20_000,
     )  # fmt: skip
-    assert float(total.inner_text().replace(",", "")) > 0
+    assert total.inner_text().startswith("$")  # the portfolio's currency, USD
+    assert amount(total.inner_text()) > 0
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert errors == []
 

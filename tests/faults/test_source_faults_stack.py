@@ -56,6 +56,7 @@ FAILURES = {
 # Messages waiting or delivered and not acked: a tick and its batch, their retries and a few
 # revaluations. A queue that grew with the ticks would pass this within the watch.
 BACKLOG_BOUND = 12
+BREAKER_SECONDS = 8
 WATCH_TICKS = 6
 LEAKS = ("429", "Error", "JSON", "Traceback", "yahoo", "malformed")
 
@@ -87,6 +88,8 @@ def stack_on_yahoo(
     env = {
         **child_env, "PRICE_SOURCES": sources, PORT_VARIABLE: str(yahoo.port),
         "STATUS_ANON_RATE": "10000/min",
+        # Production skips a failing source for 60 s; the same breaker, shortened for the test.
+        "PRICE_SOURCE_BREAKER_SECONDS": str(BREAKER_SECONDS),
     }  # fmt: skip
     launcher = "python -m tests.standins.yahoo_worker "
     return stack_start(
@@ -211,7 +214,8 @@ def test_yahoo_failing_alone_flags_prices_stale_and_health_names_the_price_feed(
         for symbol in SYMBOLS:
             yahoo.fail(symbol, Scenario.QUOTE)
         healed = time.monotonic()
-        # Yahoo's circuit breaker, opened by the failures, lets it be asked again after 60 s.
+        # Yahoo's circuit breaker, opened by the failures, lets it be asked again after
+        # BREAKER_SECONDS.
         await healthy_on(stack, listener, "yahoo", timeout=90)
         measured["healed_after"] = round(time.monotonic() - healed, 2)
         await listener.close()

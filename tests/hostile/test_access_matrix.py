@@ -40,7 +40,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from apps.market.models import Asset, PriceBar
-from apps.portfolios.models import Portfolio, Position
+from apps.portfolios.models import Portfolio, Position, Watchlist, WatchlistItem
 from apps.realtime.protocol import ClientType
 from apps.realtime.routing import websocket_urlpatterns
 from apps.streams.frames import frame_encode
@@ -66,12 +66,15 @@ NON_STAFF = (Role.ANONYMOUS, Role.OTHER, Role.OWNER)
 # What a response means to the caller (see `outcome_of`).
 OK, ACCEPTED, REDIRECT, LOGIN = "ok", "accepted", "redirect", "login"
 DENIED, NOT_FOUND, NOT_ALLOWED, INVALID = "denied", "not found", "not allowed", "invalid"
+# Sent to sign in: the admin's own page, or the site's (settings.LOGIN_URL) for other pages.
+LOGIN_PAGES = ("/admin/login/", "/accounts/login/")
 
 
 def outcome_of(response: httpx.Response) -> str:
     status = response.status_code
     if status in (301, 302, 303, 307, 308):
-        return LOGIN if "/admin/login/" in response.headers["location"] else REDIRECT
+        location = response.headers["location"]
+        return LOGIN if any(page in location for page in LOGIN_PAGES) else REDIRECT
     return {200: OK, 202: ACCEPTED, 400: INVALID, 401: DENIED, 403: DENIED, 404: NOT_FOUND,
             405: NOT_ALLOWED}.get(status, f"HTTP {status}")  # fmt: skip
 
@@ -82,6 +85,17 @@ def every(outcome: str) -> dict[Role, str]:
 
 def staff_only(staff: str = OK, others: str = LOGIN) -> dict[Role, str]:
     return {**dict.fromkeys(NON_STAFF, others), Role.STAFF: staff}
+
+
+def owner_only(owner: str = OK) -> dict[Role, str]:
+    """A page of the owner's portfolio: the anonymous sign in, anyone else gets a 404."""
+    return {Role.ANONYMOUS: LOGIN, Role.OTHER: NOT_FOUND, Role.OWNER: owner,
+            Role.STAFF: NOT_FOUND}  # fmt: skip
+
+
+def refused_owner() -> dict[Role, str]:
+    """owner_only without the owner: a write tried only by those it must refuse."""
+    return {role: outcome for role, outcome in owner_only().items() if role is not Role.OWNER}
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,8 @@ class Access:
 
 ADMIN_VIEW = frozenset({Role.STAFF})
 
+OWNER_WATCHED = "OWNWATCH"  # on the owner's watchlist, nobody else's
+
 # Every route of the project's own URL conf. The admin site's routes follow the rules below.
 MATRIX: dict[str, Access] = {
     "": Access(get=every(REDIRECT)),
@@ -107,6 +123,52 @@ MATRIX: dict[str, Access] = {
     "realtime/status/": Access(get=every(OK), json_errors=True),
     "realtime/health/": Access(get=every(OK), query="check=web", json_errors=True),
     "api/schema/": Access(get=every(OK), json_errors=True),
+    # Accounts. Signing in is open to all, and trying it with an empty form is harmless;
+    # signing out is tried only by the anonymous, so the other roles keep their sessions.
+    "accounts/login/": Access(get=every(OK), post=every(OK)),
+    "accounts/logout/": Access(get=every(NOT_ALLOWED), post={Role.ANONYMOUS: REDIRECT}),
+    "accounts/password_change/": Access(
+        get={**every(OK), Role.ANONYMOUS: LOGIN}, post={**every(OK), Role.ANONYMOUS: LOGIN}
+    ),
+    "accounts/password_change/done/": Access(get={**every(OK), Role.ANONYMOUS: LOGIN}),
+    # Sign-up is off unless ACCOUNTS_SIGNUP_ENABLED (the test server leaves it off).
+    "accounts/signup/": Access(get=every(NOT_FOUND), post=every(NOT_FOUND)),
+    # The portfolio pages: the owner's alone; anyone else gets a 404, GET and POST alike. An
+    # empty form POSTed is answered with its errors (200); deletes are tried only by those who
+    # must be refused, so the owner's portfolio stays for the routes walked after them.
+    "portfolios/": Access(get={**every(OK), Role.ANONYMOUS: LOGIN}),
+    "portfolios/new/": Access(
+        get={**every(OK), Role.ANONYMOUS: LOGIN}, post={**every(OK), Role.ANONYMOUS: LOGIN}
+    ),
+    "portfolios/<int:portfolio_id>/": Access(get=owner_only(), post=owner_only(NOT_ALLOWED)),
+    "portfolios/<int:portfolio_id>/edit/": Access(get=owner_only(), post=owner_only()),
+    "portfolios/<int:portfolio_id>/delete/": Access(get=owner_only(), post=refused_owner()),
+    "portfolios/<int:portfolio_id>/positions/add/": Access(get=owner_only(), post=owner_only()),
+    "portfolios/<int:portfolio_id>/positions/<int:position_id>/edit/": Access(
+        get=owner_only(), post=owner_only()
+    ),
+    "portfolios/<int:portfolio_id>/positions/<int:position_id>/delete/": Access(
+        get=owner_only(), post=refused_owner()
+    ),
+    # Import and export (apps/portfolios/imports): an empty upload is answered with its form
+    # errors, an apply without a report's token with the upload form (200, nothing saved);
+    # the export is a GET, and a CSV file of the owner's positions.
+    "portfolios/<int:portfolio_id>/import/": Access(get=owner_only(), post=owner_only()),
+    "portfolios/<int:portfolio_id>/import/apply/": Access(
+        get=owner_only(NOT_ALLOWED), post=owner_only()
+    ),
+    "portfolios/<int:portfolio_id>/export.csv": Access(
+        get=owner_only(), post=owner_only(NOT_ALLOWED)
+    ),
+    # The watchlist: POST only. The symbol in the URL is on the owner's list alone: anyone
+    # else's POST is a 404 (their own list is theirs). An empty form is answered with a
+    # redirect to the dashboard, the problem kept for it (a page asking JSON gets 400). Move
+    # comes before remove in the URL conf, so the owner's symbol is still there to move.
+    "watchlist/add/": Access(
+        get=every(NOT_ALLOWED), post={**every(REDIRECT), Role.ANONYMOUS: LOGIN}
+    ),
+    "watchlist/<str:symbol>/move/": Access(get=every(NOT_ALLOWED), post=owner_only(REDIRECT)),
+    "watchlist/<str:symbol>/remove/": Access(get=every(NOT_ALLOWED), post=owner_only(REDIRECT)),
     "api/realtime/force_price_update/": Access(
         get={**every(NOT_ALLOWED), Role.ANONYMOUS: DENIED},
         post={**every(ACCEPTED), Role.ANONYMOUS: DENIED},
@@ -269,6 +331,8 @@ def cast() -> Cast:
     portfolio = portfolio_create(owner=owner, name=marker)
     portfolio_create(owner=other, name="Someone else's")
     position = position_create(portfolio, asset)
+    watchlist = Watchlist.objects.create(owner=owner)  # the owner's alone: OWNER_WATCHED
+    WatchlistItem.objects.create(watchlist=watchlist, asset=asset_create(OWNER_WATCHED), position=0)
     users: dict[Role, User | None] = {Role.ANONYMOUS: None, Role.OTHER: other,
                                       Role.OWNER: owner, Role.STAFF: staff}  # fmt: skip
     cookies = {role: session_cookie(user) if user else {} for role, user in users.items()}
@@ -297,6 +361,12 @@ def concrete_url(route: Route, cast: Cast) -> str:
             kwargs[name] = str(ContentType.objects.get_for_model(Portfolio).pk)
         elif name == "app_label":
             kwargs[name] = "portfolios"
+        elif name == "portfolio_id":
+            kwargs[name] = str(cast.portfolio.pk)
+        elif name == "position_id":
+            kwargs[name] = str(cast.position.pk)
+        elif name == "symbol":
+            kwargs[name] = OWNER_WATCHED
     if route.name and "object_id" not in kwargs and "content_type_id" in kwargs:
         kwargs["object_id"] = str(cast.portfolio.pk)
     return reverse(route.name, kwargs=kwargs) if route.name else "/" + route.route

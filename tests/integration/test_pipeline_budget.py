@@ -43,8 +43,12 @@ LATENCY = 0.4  # each chart answer: a symbol's first fetch is two of them (timez
 TIMEOUT = 0.5
 BUDGET = 4.0  # the sources get 3 s of it; the rest is kept for the save
 SYMBOLS = [f"SLOW{index}" for index in range(10)]
-SAVED_AT = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-QUOTED_AT = SAVED_AT + timedelta(seconds=30)
+
+
+def saved_at() -> datetime:
+    """A minute ago, when the test runs (not when the module was collected: in a long run
+    that could be older than the staleness threshold)."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -57,7 +61,8 @@ def slow_yahoo() -> Iterator[YahooStandin]:
     with yahoo_standin() as standin:
         standin.chart_latency = LATENCY
         for symbol in SYMBOLS:
-            standin.listing(symbol, price=101.0, previous_close=100.0, quote_time=QUOTED_AT)
+            quoted_at = saved_at() + timedelta(seconds=30)
+            standin.listing(symbol, price=101.0, previous_close=100.0, quote_time=quoted_at)
         yield standin
 
 
@@ -71,10 +76,11 @@ def fresh_breakers() -> Iterator[None]:
 
 
 def assets_priced_a_minute_ago(symbols: list[str]) -> None:
+    at = saved_at()
     for symbol in symbols:
         asset_create(
             symbol, current_price=Decimal("99"), previous_close=Decimal("98"), source="yahoo",
-            quote_time=SAVED_AT, last_updated=SAVED_AT,
+            quote_time=at, last_updated=at,
         )  # fmt: skip
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from apps.realtime.hub import PROBE_EVENT, FanoutHub, Outlet
+from apps.realtime.hub import PROBE_EVENT, FanoutHub
+from apps.realtime.outlet import Outlet
 from apps.streams.frames import frame_encode
 from apps.streams.snapshots import snapshots_store
 

@@ -43,6 +43,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("REALTIME_BATCH_SIZE", "0", "expected a whole number >= 1 and <= 1000"),
         ("REALTIME_UPDATE_INTERVAL", "-1", "expected a whole number >= 1 and <= 86400"),
         ("MAX_CONNECTIONS_PER_USER", "five", "expected a whole number >= 1 and <= 10000"),
+        ("TASK_TIME_LIMIT", "60", "expected more than TASK_SOFT_TIME_LIMIT=60"),
+        ("REALTIME_MAX_ANONYMOUS_PER_ADDRESS", "0", "expected a whole number >= 1 and <= 100000"),
         ("DEBUG", "sometimes", "expected true or false"),
         ("STATUS_ANON_RATE", "lots", "expected a rate such as 30/min (per s, min, hour or day)"),
         ("STATUS_USER_RATE", "10/moon", "expected a rate such as 30/min (per s, min, hour or day)"),

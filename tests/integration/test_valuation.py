@@ -7,7 +7,7 @@ module on SQLite): every figure must equal the Decimal hand computation to the c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -361,7 +361,7 @@ def test_revaluing_only_watched_portfolios_values_and_pushes_the_watched_one(
     watch_cleanup.append(watched.id)
     watch_touch(kind="portfolio", members=[watched.id])
 
-    async def revalue_while_listening() -> tuple[list[Valuation], dict[str, Any]]:
+    async def revalue_while_listening() -> tuple[Sequence[Valuation], dict[str, Any]]:
         layer = get_channel_layer()
         assert layer is not None
         channel = await layer.new_channel()

@@ -209,7 +209,7 @@ def test_a_malformed_body_is_no_data_for_that_symbol_never_a_price(
 
     assert set(batch.quotes) == {"IBM"}
     assert batch.failures["GARBLED"].kind is FailureKind.NO_DATA
-    assert "malformed" in batch.failures["GARBLED"].reason
+    assert "could not be read" in batch.failures["GARBLED"].reason
 
 
 def test_a_batch_of_malformed_bodies_only_raises_source_unavailable(
@@ -217,7 +217,7 @@ def test_a_batch_of_malformed_bodies_only_raises_source_unavailable(
 ) -> None:
     standin.fail("MANGLED", Scenario.MALFORMED)
 
-    with pytest.raises(SourceUnavailable, match="malformed"):
+    with pytest.raises(SourceUnavailable, match="could not be read"):
         provider.quotes(["MANGLED"])
 
 

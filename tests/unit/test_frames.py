@@ -21,7 +21,7 @@ from apps.streams.frames import (
     subscribed_frame,
     unsubscribed_frame,
 )
-from apps.streams.payloads import AssetUpdate, PortfolioUpdate
+from apps.streams.payloads import AssetUpdate, PortfolioUpdate, PositionFigures
 
 MOMENT = datetime(2026, 11, 24, 9, 36, 30, 4000, tzinfo=UTC)
 AAPL = AssetUpdate(
@@ -30,12 +30,33 @@ AAPL = AssetUpdate(
     low=Decimal("243.1"), currency="USD", previous_close=Decimal("244.2"), source="simulated",
     quote_time=MOMENT, market_state="open", stale=False, stale_reason=None,
 )  # fmt: skip
-GROWTH = PortfolioUpdate(
+GROWTH_FIELDS: dict[str, Any] = dict(
     portfolio_id=1, name="Growth", total_value=Decimal("48211.37"),
     daily_change=Decimal("312.50"), daily_change_percent=Decimal("0.6524"), currency="USD",
     cost_basis=Decimal("32050.00"), unrealised_gain=Decimal("16161.37"), positions=5,
     complete=True, missing=[], stale=False, as_of=MOMENT,
 )  # fmt: skip
+GROWTH = PortfolioUpdate(**GROWTH_FIELDS)
+
+
+AAPL_HELD = PositionFigures(
+    symbol="AAPL", name="Apple Inc.", quantity=Decimal("10"), price=Decimal("246.33"),
+    currency="USD", value=Decimal("2463.30"), daily_change=Decimal("21.30"),
+    daily_change_percent=Decimal("0.8722"), cost_basis=Decimal("2000.00"),
+    unrealised_gain=Decimal("463.30"), weight=Decimal("5.11"), stale=False, stale_reason=None,
+    quote_time=MOMENT, missing=[], position_id=7,
+)  # fmt: skip
+NEWCO_HELD = PositionFigures(
+    symbol="NEWCO", name="", quantity=Decimal("3.5"), price=None, currency="USD", value=None,
+    daily_change=None, daily_change_percent=None, cost_basis=Decimal("90.00"),
+    unrealised_gain=None, weight=None, stale=False, stale_reason=None, quote_time=None,
+    missing=["no price yet"], position_id=8,
+)  # fmt: skip
+POSITION_FIELDS = [
+    "symbol", "name", "quantity", "price", "currency", "value", "daily_change",
+    "daily_change_percent", "cost_basis", "unrealised_gain", "weight", "stale", "stale_reason",
+    "quote_time",
+]  # fmt: skip
 
 
 def decoded(text: str) -> dict[str, Any]:
@@ -66,6 +87,34 @@ def test_portfolio_update_carries_the_guides_fields_first() -> None:
     guide = ["portfolio_id", "name", "total_value", "daily_change", "daily_change_percent"]
     assert list(message["data"])[: len(guide)] == guide
     assert message["data"]["total_value"] == 48211.37
+
+
+def test_portfolio_update_lists_each_position_with_its_figures_after_the_guides_fields() -> None:
+    held = PortfolioUpdate(**{**GROWTH_FIELDS, "holdings": [AAPL_HELD, NEWCO_HELD]})
+
+    data = decoded(portfolio_update_frame(held)[1])["data"]
+
+    guide = ["portfolio_id", "name", "total_value", "daily_change", "daily_change_percent"]
+    assert list(data)[: len(guide)] == guide
+    assert list(data)[-1] == "holdings"
+    aapl, newco = data["holdings"]
+    assert list(aapl)[: len(POSITION_FIELDS)] == POSITION_FIELDS
+    assert set(aapl) == {*POSITION_FIELDS, "missing", "position_id"}
+    assert {key: aapl[key] for key in ("quantity", "price", "value", "weight", "quote_time")} == {
+        "quantity": 10.0, "price": 246.33, "value": 2463.3, "weight": 5.11,
+        "quote_time": "2026-11-24T09:36:30.004Z",
+    }  # fmt: skip
+    # unknown is null with the reason, never 0
+    unknown = ("price", "value", "daily_change", "daily_change_percent", "unrealised_gain",
+               "weight", "quote_time")  # fmt: skip
+    assert {key: newco[key] for key in unknown} == dict.fromkeys(unknown)
+    assert (newco["missing"], newco["cost_basis"]) == (["no price yet"], 90.0)
+
+
+def test_a_portfolio_update_without_positions_says_null_not_an_empty_list() -> None:
+    data = decoded(portfolio_update_frame(GROWTH)[1])["data"]
+
+    assert data["holdings"] is None  # not computed (the full pass); [] means it holds nothing
 
 
 @pytest.mark.parametrize(

@@ -170,6 +170,17 @@ class PriceProvider(Protocol):
         ...
 
 
+def lookup_of(provider: PriceProvider) -> Callable[[Sequence[str]], QuoteBatch]:
+    """How to look symbols up at this source (is it one it lists, and at what price?).
+
+    A source may define `lookup(symbols) -> QuoteBatch` when it answers that differently from
+    `quotes` (the simulated market prices any symbol, but lists only its universe); the
+    others are asked their `quotes`, where a symbol they do not list fails UNKNOWN_SYMBOL.
+    """
+    lookup = getattr(provider, "lookup", None)
+    return lookup if callable(lookup) else provider.quotes
+
+
 Parsed = TypeVar("Parsed")
 
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
+
 from config.redis_client import redis_client, redis_key
 
 FAILURE_THRESHOLD = 5
-OPEN_SECONDS = 60
+OPEN_SECONDS = 60  # the default of PRICE_SOURCE_BREAKER_SECONDS
 
 
 class CircuitBreaker:
-    def __init__(self, *, threshold: int = FAILURE_THRESHOLD, open_seconds: int = OPEN_SECONDS):
+    def __init__(self, *, threshold: int = FAILURE_THRESHOLD, open_seconds: int | None = None):
         self.threshold = threshold
-        self.open_seconds = open_seconds
+        self.open_seconds = (
+            settings.PRICE_SOURCE_BREAKER_SECONDS if open_seconds is None else open_seconds
+        )
 
     def is_open(self, source: str) -> bool:
         until = redis_client().get(redis_key("breaker", source, "open_until"))

@@ -20,6 +20,7 @@ from apps.market.providers.base import (
     Quote,
     RateLimited,
     SymbolFailure,
+    lookup_of,
 )
 from apps.market.providers.breaker import CircuitBreaker
 from apps.market.providers.deadline import Deadline, deadline_scope
@@ -62,7 +63,13 @@ class ProviderChain:
         """The most symbols a batch may hold so that every source can answer in the budget."""
         return min(provider.batch_cap(budget_seconds) for provider in self.providers)
 
-    def quotes(self, symbols: Sequence[str], *, deadline: Deadline | None = None) -> ChainResult:
+    def lookup(self, symbols: Sequence[str], *, deadline: Deadline | None = None) -> ChainResult:
+        """As `quotes`, asking each source to look the symbols up (`base.lookup_of`)."""
+        return self.quotes(symbols, deadline=deadline, lookup=True)
+
+    def quotes(
+        self, symbols: Sequence[str], *, deadline: Deadline | None = None, lookup: bool = False
+    ) -> ChainResult:
         result = ChainResult()
         remaining = list(dict.fromkeys(symbols))
         for provider in self.providers:
@@ -83,7 +90,7 @@ class ProviderChain:
                 )
                 continue
             with deadline_scope(deadline):
-                answered = self._ask(provider, covered, result)
+                answered = self._ask(provider, covered, result, lookup=lookup)
             remaining = [symbol for symbol in remaining if symbol not in answered]
             if not remaining:
                 break
@@ -94,9 +101,11 @@ class ProviderChain:
                 )
         return result
 
-    def _ask(self, provider: PriceProvider, symbols: list[str], result: ChainResult) -> set[str]:
+    def _ask(
+        self, provider: PriceProvider, symbols: list[str], result: ChainResult, *, lookup: bool
+    ) -> set[str]:
         try:
-            batch = provider.quotes(symbols)
+            batch = lookup_of(provider)(symbols) if lookup else provider.quotes(symbols)
         except OutOfTime as error:
             logger.info("%s: %s", provider.name, error)
             return self._partial(provider.name, symbols, result, error, FailureKind.OUT_OF_TIME)

@@ -26,11 +26,14 @@ from apps.market.models import AssetType
 from apps.market.providers.base import (
     ONE_REQUEST_CAP,
     Bar,
+    FailureKind,
     HistoryBatch,
     MarketState,
     Quote,
     QuoteBatch,
+    SymbolFailure,
 )
+from apps.market.providers.universe import UNIVERSE
 
 SOURCE = "simulated"
 DAY_SECONDS = 86_400
@@ -262,6 +265,18 @@ class SimulatedProvider:
     def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
         moment = self.clock()
         return QuoteBatch(quotes={symbol: self.quote_at(symbol, moment) for symbol in symbols})
+
+    def lookup(self, symbols: Sequence[str]) -> QuoteBatch:
+        """Quotes for the symbols this market lists (the catalog and `universe.UNIVERSE`);
+        the others fail UNKNOWN_SYMBOL, as a real source's unknown tickers do."""
+        listed = [symbol for symbol in symbols if symbol in CATALOG or symbol in UNIVERSE]
+        batch = self.quotes(listed)
+        for symbol in symbols:
+            if symbol not in batch.quotes:
+                batch.failures[symbol] = SymbolFailure(
+                    FailureKind.UNKNOWN_SYMBOL, "not a symbol of the simulated market", SOURCE
+                )
+        return batch
 
     def history(self, symbols: Sequence[str], days: int) -> HistoryBatch:
         today = self.clock().astimezone(UTC).date()

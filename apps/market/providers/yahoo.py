@@ -381,9 +381,15 @@ def _outcome_of_error(symbol: str, exc: Exception) -> _Outcome[Any]:
         return _prices_missing(symbol, exc)
     if status is not None:
         return _transient(symbol, f"HTTP {status} from Yahoo")
+    # Reasons reach every watching socket as `stale_reason`: plain words there, details in
+    # the log.
     if isinstance(exc, MALFORMED_ERRORS):
-        return _transient(symbol, f"malformed answer: {type(exc).__name__}: {exc}")
-    return _transient(symbol, f"{type(exc).__name__}: {exc}")
+        logger.warning(
+            "unreadable answer from Yahoo for %s: %s: %s", symbol, type(exc).__name__, exc
+        )
+        return _transient(symbol, "Yahoo sent an answer that could not be read")
+    logger.warning("fetching %s from Yahoo failed: %s: %s", symbol, type(exc).__name__, exc)
+    return _transient(symbol, "Yahoo could not be reached")
 
 
 def _prices_missing(symbol: str, exc: YFPricesMissingError) -> _Outcome[Any]:
