@@ -131,6 +131,9 @@ def test_a_portfolio_update_without_positions_says_null_not_an_empty_list() -> N
          ServerType.ERROR,
          {"code": "forbidden", "message": "Not yours.", "request_type": "subscribe_portfolio"}),
     ],
+    # Named, not by their text: it carries a timestamp, and parallel workers must collect
+    # the same ids.
+    ids=["connection", "pong", "subscribed", "unsubscribed", "error"],
 )  # fmt: skip
 def test_control_frames_have_their_documented_data(
     text: str, message_type: ServerType, data: dict[str, Any]
