@@ -16,7 +16,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,10 +26,10 @@ from apps.market.requests import LookupStatus, assets_lookup_request
 from apps.portfolios.currency_codes import COMMON
 from apps.portfolios.forms import PortfolioForm, PositionAddForm, PositionEditForm
 from apps.portfolios.holdings import HeldValuation, portfolios_value_held
-from apps.portfolios.models import Portfolio, Position
+from apps.portfolios.models import Position
+from apps.portfolios.ownership import PortfolioOwnerAsync, PortfolioOwnerMixin
 from apps.portfolios.selectors import (
     assets_currencies,
-    portfolio_owned_get,
     portfolios_of_user,
     position_owned_get,
 )
@@ -60,13 +59,6 @@ BLANK_HOLDING: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _owned_portfolio(user_id: int, portfolio_id: int) -> Portfolio:
-    portfolio = portfolio_owned_get(user_id=user_id, portfolio_id=portfolio_id)
-    if portfolio is None:
-        raise Http404("No such portfolio.")
-    return portfolio
-
-
 def _user_id(request: HttpRequest) -> int:
     """The logged-in user's id (the views check the login first)."""
     return int(request.user.pk or 0)
@@ -76,19 +68,6 @@ def _payload_data(valuation: Valuation) -> dict[str, Any]:
     """The `data` of the portfolio's `portfolio_update`, as the socket would deliver it."""
     text = frame_encode(ServerType.PORTFOLIO_UPDATE, portfolio_update_payload(valuation))
     return dict(orjson.loads(text)["data"])
-
-
-class PortfolioOwnerMixin(LoginRequiredMixin):
-    """Logged in and owning the URL's portfolio (`self.portfolio`), checked before the method:
-    another user's portfolio is a 404 for GET and POST alike."""
-
-    portfolio: Portfolio
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.portfolio = _owned_portfolio(request.user.pk, kwargs["portfolio_id"])
-        return super().dispatch(request, *args, **kwargs)
 
 
 class PositionOwnerMixin(PortfolioOwnerMixin):
@@ -228,21 +207,20 @@ class PortfolioDeleteView(PortfolioOwnerMixin, TemplateView):
 # --- positions -----------------------------------------------------------------------------
 
 
-class PositionAddView(View):
+class PositionAddView(PortfolioOwnerAsync, View):
     """Add a position. A new symbol waits (up to SYMBOL_LOOKUP_WAIT_SECONDS) for a worker to look it
     up; the view is async and waits in a thread of its own (`asyncio.to_thread`), so neither
     the event loop that serves every other request of the process nor a request's sync thread
     is held while it lasts. Nothing is saved unless the symbol is known."""
 
     template_name = "portfolios/position_form.html"
-    portfolio: Portfolio
 
-    async def get(self, request: HttpRequest, portfolio_id: int) -> HttpResponse:
+    async def get(self, request: HttpRequest, portfolio_id: int) -> HttpResponseBase:
         if refused := await self._admit(request, portfolio_id):
             return refused
         return await self._render(request, PositionAddForm(portfolio=self.portfolio))
 
-    async def post(self, request: HttpRequest, portfolio_id: int) -> HttpResponse:
+    async def post(self, request: HttpRequest, portfolio_id: int) -> HttpResponseBase:
         if refused := await self._admit(request, portfolio_id):
             return refused
         form = PositionAddForm(request.POST, portfolio=self.portfolio)
@@ -258,15 +236,6 @@ class PositionAddView(View):
                 messages.success(request, f"Added {data['quantity']:f} {data['symbol']}.")
                 return redirect("portfolio-detail", portfolio_id=self.portfolio.pk)
         return await self._render(request, form)
-
-    async def _admit(self, request: HttpRequest, portfolio_id: int) -> HttpResponse | None:
-        """A redirect to log in, a 404 for another's portfolio, or None and `self.portfolio`."""
-        user = await request.auser()
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        request.user = user  # the lazy one would query the database on the event loop
-        self.portfolio = await sync_to_async(_owned_portfolio)(int(user.pk), portfolio_id)
-        return None
 
     @staticmethod
     async def _symbol_look_up(form: PositionAddForm) -> None:

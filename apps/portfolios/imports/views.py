@@ -16,10 +16,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views import View
@@ -49,7 +47,7 @@ from apps.portfolios.imports.plan import (
 from apps.portfolios.imports.reading import MAX_BYTES, ImportFileError
 from apps.portfolios.imports.services import ImportNotApplicable, import_apply
 from apps.portfolios.models import Portfolio
-from apps.portfolios.selectors import portfolio_owned_get
+from apps.portfolios.ownership import PortfolioOwnerAsync, PortfolioOwnerMixin
 
 logger = logging.getLogger("personal_finance.portfolios.imports")
 
@@ -58,17 +56,6 @@ logger = logging.getLogger("personal_finance.portfolios.imports")
 LOOKUP_MAX_SYMBOLS = 50
 FORM_TEMPLATE = "portfolios/import.html"
 REPORT_TEMPLATE = "portfolios/import_report.html"
-
-
-def _portfolio_owned(user_id: int, portfolio_id: int) -> Portfolio:
-    portfolio = portfolio_owned_get(user_id=user_id, portfolio_id=portfolio_id)
-    if portfolio is None:
-        raise Http404("No such portfolio.")
-    return portfolio
-
-
-def _lookup_wait_seconds() -> float:
-    return float(settings.SYMBOL_LOOKUP_WAIT_SECONDS)
 
 
 def _form_page(
@@ -87,10 +74,8 @@ def _report_page(
     })  # fmt: skip
 
 
-class PortfolioImportView(View):
+class PortfolioImportView(PortfolioOwnerAsync, View):
     """GET: the upload form. POST: the dry run's report; nothing is saved."""
-
-    portfolio: Portfolio
 
     async def get(self, request: HttpRequest, portfolio_id: int) -> HttpResponseBase:
         if refused := await self._admit(request, portfolio_id):
@@ -118,15 +103,6 @@ class PortfolioImportView(View):
             request, form, str(upload.name or "the file"), text, parsed, checks
         )
 
-    async def _admit(self, request: HttpRequest, portfolio_id: int) -> HttpResponseBase | None:
-        """A redirect to sign in, a 404 for another's portfolio, or None and `self.portfolio`."""
-        user = await request.auser()
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        request.user = user  # the lazy one would query the database on the event loop
-        self.portfolio = await sync_to_async(_portfolio_owned)(int(user.pk), portfolio_id)
-        return None
-
     @staticmethod
     async def _symbols_look_up(parsed: ParsedFile) -> dict[str, SymbolCheck]:
         """One lookup request for every symbol of the file that no asset has yet."""
@@ -135,7 +111,7 @@ class PortfolioImportView(View):
             return {}
         asked = unknown[:LOOKUP_MAX_SYMBOLS]
         checks = await asyncio.to_thread(
-            assets_lookup_request, symbols=asked, timeout=_lookup_wait_seconds()
+            assets_lookup_request, symbols=asked, timeout=settings.SYMBOL_LOOKUP_WAIT_SECONDS
         )
         too_many = SymbolCheck(
             LookupStatus.FAILED,
@@ -173,20 +149,7 @@ class PortfolioImportView(View):
         )
 
 
-class OwnedPortfolioMixin(LoginRequiredMixin):
-    """Logged in and owning the URL's portfolio, checked before the method: another user's
-    portfolio is a 404 for GET and POST alike."""
-
-    portfolio: Portfolio
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.portfolio = _portfolio_owned(int(request.user.pk or 0), kwargs["portfolio_id"])
-        return super().dispatch(request, *args, **kwargs)
-
-
-class PortfolioImportApplyView(OwnedPortfolioMixin, View):
+class PortfolioImportApplyView(PortfolioOwnerMixin, View):
     """POST: apply the report this session was shown, in one transaction, or nothing."""
 
     http_method_names = ["post"]
@@ -249,7 +212,7 @@ class PortfolioImportApplyView(OwnedPortfolioMixin, View):
                             filename=pending.filename, notice=notice)  # fmt: skip
 
 
-class PortfolioExportView(OwnedPortfolioMixin, View):
+class PortfolioExportView(PortfolioOwnerMixin, View):
     """GET: the portfolio's positions as a CSV file in our own import format."""
 
     http_method_names = ["get", "head"]
