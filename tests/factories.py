@@ -25,6 +25,18 @@ def asset_create(symbol: str = "AAPL", **fields: Any) -> Asset:
     return Asset.objects.create(symbol=symbol, **fields)
 
 
+def asset_priced(
+    symbol: str, price: str | None, previous: str | None = None, **fields: Any
+) -> Asset:
+    """An asset with a saved quote (price None: never priced)."""
+    return asset_create(
+        symbol,
+        current_price=Decimal(price) if price is not None else None,
+        previous_close=Decimal(previous) if previous is not None else None,
+        **fields,
+    )
+
+
 def portfolio_create(owner: User | None = None, **fields: Any) -> Portfolio:
     fields.setdefault("name", f"Portfolio {next(_sequence)}")
     return Portfolio.objects.create(owner=owner or user_create(), **fields)

@@ -16,7 +16,7 @@ import websockets
 
 from apps.market.models import Asset
 from tests.conftest import LiveServer, RunningProcess, wait_until, web_server_start
-from tests.e2e.ws import WsClient, session_cookie
+from tests.e2e.ws import WsClient, first_event, session_cookie
 from tests.factories import asset_create, portfolio_create, position_create, user_create
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -143,11 +143,11 @@ def test_anonymous_sockets_are_capped_per_client_address_across_two_server_proce
         a = await WsClient.open(first.ws_url, additional_headers=one_client)
         b = await WsClient.open(second.ws_url, additional_headers=one_client)
         assert (await a.recv())["type"] == (await b.recv())["type"] == "connection"
-        assert await first_event(first, one_client) == "closed 4029"
-        assert await first_event(second, another) == "connection"
+        assert await first_event(first.ws_url, one_client) == "closed 4029"
+        assert await first_event(second.ws_url, another) == "connection"
         await a.close()
         async with asyncio.timeout(10):
-            while await first_event(second, one_client) != "connection":
+            while await first_event(second.ws_url, one_client) != "connection":
                 await asyncio.sleep(0.2)
         await b.close()
 
@@ -165,24 +165,13 @@ def test_a_crashed_servers_connections_stop_counting(
     async def scenario() -> None:
         held = await WsClient.open(doomed.ws_url, additional_headers=headers)
         await held.recv()
-        assert await first_event(survivor, headers) == "closed 4029"
+        assert await first_event(survivor.ws_url, headers) == "closed 4029"
         os.killpg(doomed.process.popen.pid, signal.SIGKILL)  # no clean-up runs
         async with asyncio.timeout(15):
-            while await first_event(survivor, headers) != "connection":
+            while await first_event(survivor.ws_url, headers) != "connection":
                 await asyncio.sleep(0.5)
 
     asyncio.run(scenario())
-
-
-async def first_event(server: LiveServer, headers: dict[str, str]) -> str:
-    """Open a socket and say what came first: a message type, or `closed <code>`."""
-    client = await WsClient.open(server.ws_url, additional_headers=headers)
-    try:
-        return str((await client.recv())["type"])
-    except websockets.ConnectionClosed as closed:
-        return f"closed {closed.rcvd.code if closed.rcvd else None}"
-    finally:
-        await client.close()
 
 
 def test_an_idle_socket_is_closed_after_websocket_timeout(

@@ -40,6 +40,17 @@ class WsClient:
         await self.connection.close()
 
 
+async def first_event(url: str, headers: dict[str, str] | None = None) -> str:
+    """Open a socket and say what came first: a message type, or `closed <code>`."""
+    client = await WsClient.open(url, additional_headers=headers)
+    try:
+        return str((await client.recv())["type"])
+    except websockets.ConnectionClosed as closed:
+        return f"closed {closed.rcvd.code if closed.rcvd else None}"
+    finally:
+        await client.close()
+
+
 def session_cookie(user: User) -> dict[str, str]:
     """Headers for a socket logged in as `user` (a real session in the shared database)."""
     client = Client()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -36,14 +36,6 @@ SYMBOLS = [f"RST{index}" for index in range(10)]
 # Redis back to every open socket receiving again, and to the status figures being right.
 DELIVERY_WITHIN = 5.0
 STATUS_WITHIN = 10.0
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    redis = OwnRedis()
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 def watched_only_assets() -> None:

@@ -15,14 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import websockets
 
 from apps.market.models import Asset
 from apps.streams.frames import frame_encode
 from apps.streams.groups import asset_group
 from apps.streams.publish import frames_publish_rollback_unsafe
 from tests.conftest import LiveServer, RunningProcess, wait_until, web_server_start
-from tests.e2e.ws import WsClient
+from tests.e2e.ws import WsClient, first_event
 from tests.factories import asset_create
 from tests.faults.outages import OwnRedis, TcpCut
 
@@ -39,14 +38,6 @@ def priced(symbol: str, price: str) -> Asset:
         current_price=Decimal(price), previous_close=Decimal(price) - 1, source="simulated"
     )
     return asset
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    redis = OwnRedis()
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 @pytest.fixture
@@ -78,17 +69,6 @@ async def still_open(client: WsClient) -> bool:
     return (await client.recv_type("pong"))["type"] == "pong"
 
 
-async def first_event(server: LiveServer) -> str:
-    """Open a socket and say what came first: a message type, or `closed <code>`."""
-    client = await WsClient.open(server.ws_url)
-    try:
-        return str((await client.recv())["type"])
-    except websockets.ConnectionClosed as closed:
-        return f"closed {closed.rcvd.code if closed.rcvd else None}"
-    finally:
-        await client.close()
-
-
 def log_has(server: LiveServer, text: str) -> bool:
     return text in server.process.output()
 
@@ -111,10 +91,10 @@ def test_a_subscribe_while_redis_is_down_is_unavailable_and_the_socket_stays_ope
         assert error["data"]["request_type"] == "subscribe_asset"
         assert await still_open(client)
         # A socket that cannot be counted (per-address limit) is told to come back later.
-        assert await first_event(server) == "closed 1013"
+        assert await first_event(server.ws_url) == "closed 1013"
         own_redis.start()
         assert (await subscribed_with_snapshot(client, "MSFT"))["data"]["price"] == 202.0
-        assert await first_event(server) == "connection"
+        assert await first_event(server.ws_url) == "connection"
         await client.close()
 
     asyncio.run(scenario())

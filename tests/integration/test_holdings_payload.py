@@ -36,7 +36,7 @@ from apps.streams.snapshots import snapshot_get
 from apps.streams.watching import watch_touch
 from config.redis_client import redis_client, redis_key
 from tests.conftest import RunningProcess
-from tests.factories import asset_create, portfolio_create, position_create
+from tests.factories import asset_priced, portfolio_create, position_create
 
 _owners = count(1)
 
@@ -50,12 +50,7 @@ def priced(symbol: str, price: str | None, previous: str | None = None, **fields
     """An asset priced just now (so not stale); price None: never priced."""
     fields.setdefault("last_updated", datetime.now(UTC))
     fields.setdefault("quote_time", datetime.now(UTC))
-    return asset_create(
-        symbol,
-        current_price=None if price is None else Decimal(price),
-        previous_close=None if previous is None else Decimal(previous),
-        **fields,
-    )
+    return asset_priced(symbol, price, previous, **fields)
 
 
 def fx_pair(symbol: str, rate: str, **fields: Any) -> Asset:

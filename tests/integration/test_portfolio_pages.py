@@ -18,6 +18,7 @@ from django.urls import reverse
 from apps.market.models import Asset, AssetType
 from apps.portfolios.models import Portfolio, Position
 from tests.factories import asset_create, portfolio_create, position_create, user_create
+from tests.factories import asset_priced as priced
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +27,6 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def priced(symbol: str, price: str, previous: str, **fields: Any) -> Asset:
-    return asset_create(
-        symbol, current_price=Decimal(price), previous_close=Decimal(previous), **fields
-    )
 
 
 def field_errors(html: str, field: str) -> list[str]:

@@ -32,7 +32,8 @@ from apps.streams.groups import FRAME_EVENT, portfolio_group
 from apps.streams.snapshots import snapshot_get, snapshot_key
 from apps.streams.watching import watch_touch, watched_portfolio_ids
 from config.redis_client import redis_client, redis_key
-from tests.factories import asset_create, portfolio_create, position_create
+from tests.factories import asset_priced as priced
+from tests.factories import portfolio_create, position_create
 
 pytestmark = pytest.mark.django_db
 
@@ -43,16 +44,6 @@ def new_portfolio(**fields: Any) -> Portfolio:
     """A portfolio of a new owner without a password (hashing one costs a quarter second)."""
     owner = User.objects.create(username=f"valuation-owner-{next(_owners)}")
     return portfolio_create(owner, **fields)
-
-
-def priced(symbol: str, price: str | None, previous: str | None = None, **fields: Any) -> Asset:
-    """An asset with a saved quote (price None: never priced)."""
-    return asset_create(
-        symbol,
-        current_price=Decimal(price) if price is not None else None,
-        previous_close=Decimal(previous) if previous is not None else None,
-        **fields,
-    )
 
 
 def fx_pair(symbol: str, rate: str, **fields: Any) -> Asset:
