@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -39,16 +38,10 @@ def symbols_active() -> list[str]:
     return sorted(Asset.objects.filter(is_active=True).values_list("symbol", flat=True))
 
 
-def assets_active_list() -> list[dict[str, Any]]:
-    """What a page lists of each active asset (no prices: those arrive over the socket)."""
-    rows = Asset.objects.filter(is_active=True).order_by("symbol")
-    return [dict(row) for row in rows.values("symbol", "name", "asset_type", "currency")]
-
-
 def asset_frame_get(symbol: str) -> str | None:
     """The `asset_update` frame of the saved row: a snapshot when the cached one expired."""
-    asset = Asset.objects.filter(symbol=symbol, current_price__isnull=False).first()
-    return asset_frames_build([asset])[0][1] if asset is not None else None
+    frames = asset_frames_get([symbol])
+    return frames[0][1] if frames else None
 
 
 def asset_frames_get(symbols: Iterable[str]) -> list[GroupFrame]:

@@ -28,11 +28,6 @@ def portfolio_group(portfolio_id: int) -> str:
     return f"portfolio.{int(portfolio_id)}"
 
 
-def user_group(user_id: int) -> str:
-    """Every open socket of one person (alerts and other per-user pushes)."""
-    return f"user.{int(user_id)}"
-
-
 def group_event(group: str, text: str) -> dict[str, str]:
     """What is sent to a group: its name (a process-level subscriber serves many groups on one
     channel) and the encoded frame, ready to write to sockets."""

@@ -95,8 +95,3 @@ FX_PAIRS: dict[str, str] = {
 }
 
 UNIVERSE: dict[str, str] = {**SP100, **ETFS, **INDICES, **EUROPE_ASIA, **CRYPTO, **FX_PAIRS}
-
-
-def universe_name(symbol: str) -> str | None:
-    """The name of a symbol of the universe, or None when it is not one."""
-    return UNIVERSE.get(symbol)
