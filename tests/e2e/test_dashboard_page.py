@@ -135,7 +135,8 @@ def test_prices_are_formatted_for_their_currency_and_asset_type(
     shapes = {
         "AAPL": r"\$\d{3}\.\d{2}",  # a stock: its currency, 2 decimals
         "EURUSD=X": r"1\.\d{5}",  # a rate below 10: 5 decimals, no currency sign
-        "BTC-USD": r"\$\d{2},\d{3}\.\d{3}",  # crypto: up to 8 significant digits
+        # crypto: up to 8 significant digits, at least 2 decimals (a trailing 0 is dropped)
+        "BTC-USD": r"\$\d{2},\d{3}\.\d{2,3}",
         "ETH-USD": r"\$\d,\d{3}\.\d{2,4}",
     }
     for symbol, shape in shapes.items():
