@@ -21,9 +21,13 @@ def test_beat_picks_up_an_interval_change_without_restart(
     beat = start_process(
         "beat", procfile_command("beat"), {**child_env, "CELERY_LOG_LEVEL": "DEBUG"}
     )
+    # Ready once it has ticked: django-celery-beat notes the schedule's change stamp only at
+    # its first check after the initial read, and a change made before that check is missed
+    # (until its 5-minute full sync). "Waking up" comes after that check.
     wait_until(
-        lambda: "DatabaseScheduler: initial read" in beat.output(),
-        timeout=30, what="beat to read the hourly schedule",
+        lambda: "DatabaseScheduler: initial read" in beat.output()
+        and "beat: Waking up" in beat.output(),
+        timeout=30, what="beat to read the hourly schedule and tick once",
     )  # fmt: skip
     # An hourly task may fire once when beat starts; after that, nothing for an hour.
     sent_before = beat.output().count(SENT)
