@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("apps.portfolios.urls")),
     path("", include("apps.portfolios.imports.urls")),
     path("", include("apps.portfolios.watchlist_urls")),
+    path("", include("apps.alerts.urls")),
 ]

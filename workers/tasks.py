@@ -19,7 +19,7 @@ from apps.market.pipeline import (
 )
 from apps.market.selectors import symbols_due, symbols_known
 from apps.portfolios.services import portfolio_revalue_now, portfolios_revalue
-from workers import lifecycle  # noqa: F401  (connects the worker process shutdown handlers)
+from workers import history_tasks, lifecycle, value_tasks  # noqa: F401  (lifecycle connects the worker's shutdown handlers; the others are the rest of the tasks, registered on import)
 from workers.base import project_task, retry_countdown, task_budget_seconds
 
 logger = logging.getLogger("personal_finance.realtime.tasks")

@@ -60,7 +60,7 @@ from apps.streams.frames import (
     subscribed_frame,
     unsubscribed_frame,
 )
-from apps.streams.groups import asset_group, portfolio_group
+from apps.streams.groups import asset_group, portfolio_group, user_group
 
 logger = logging.getLogger("personal_finance.realtime.consumers")
 
@@ -148,6 +148,20 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.close(code=CloseCode.TRY_AGAIN_LATER)
             return
         self.outlet.say(connection_frame(connection_id=self.connection_id, user_id=self.user_id))
+        if self.user_id is not None:
+            await self._join_own_group(self.user_id)
+
+    async def _join_own_group(self, user_id: int) -> None:
+        """Alerts and other pushes to this person reach every socket of theirs: each joins the
+        user's group through the hub (one Redis subscription per process, however many tabs).
+        Failing that (Redis down) the socket still serves prices; it is said once in the log."""
+        try:
+            async with asyncio.timeout(_backing_timeout()):
+                await self.hub.subscribe(self.outlet, user_group(user_id))
+        except Exception as error:
+            if failure_code(error) is None:
+                raise
+            _failure_logged("joining the user's group", error)
 
     async def _slot_acquire(self) -> bool:
         """A slot under the user's limit, or (anonymous) under the client address's."""

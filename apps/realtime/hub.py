@@ -28,6 +28,7 @@ from django.conf import settings
 
 from apps.realtime.outlet import Outlet
 from apps.realtime.protocol import failure_code
+from apps.streams.groups import group_carries_events
 from apps.streams.snapshots import snapshot_aget
 
 logger = logging.getLogger("personal_finance.realtime.hub")
@@ -254,6 +255,10 @@ class FanoutHub:
     def _deliver(self, group: str, text: str) -> None:
         watchers = self.members.get(group)
         if not watchers:
+            return
+        if group_carries_events(group):
+            for outlet in watchers:
+                outlet.say(text)  # in order, never conflated or batched
             return
         self.latest[group] = text
         for outlet in watchers:

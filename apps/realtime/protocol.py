@@ -83,6 +83,12 @@ MESSAGE_DESCRIPTIONS: dict[str, str] = {
     "cost_basis, unrealised_gain, weight, stale, stale_reason, quote_time, missing}.",
     ServerType.BATCH: "With batching on: {updates: [asset_update | portfolio_update, ...]}.",
     ServerType.ERROR: "A refused message: {code, message, request_type}.",
+    ServerType.ALERT: "One of your price alerts fired (sent unasked to every signed-in socket "
+    "of its owner): {alert_id, event_id, target (symbol | portfolio), symbol, portfolio_id, "
+    "name, condition (above | below | move), threshold, value, change_percent, currency, "
+    "message, fired_at, as_of}. Clients that ignore unknown types are unaffected.",
+    ServerType.HISTORY_READY: "Daily bars a chart of yours asked for have arrived (or could "
+    "not be fetched): {symbol, bars, ranges, error}; read the series again.",
 }
 
 

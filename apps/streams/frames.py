@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from apps.streams.groups import GroupFrame, asset_group, portfolio_group
-from apps.streams.payloads import AssetUpdate, PortfolioUpdate
+from apps.streams.groups import GroupFrame, asset_group, portfolio_group, user_group
+from apps.streams.payloads import AlertFired, AssetUpdate, HistoryReady, PortfolioUpdate
 
 
 class ServerType(StrEnum):
@@ -26,6 +26,8 @@ class ServerType(StrEnum):
     PORTFOLIO_UPDATE = "portfolio_update"
     BATCH = "batch"
     ERROR = "error"
+    ALERT = "alert"
+    HISTORY_READY = "history_ready"
 
 
 def wire_time(moment: datetime | None = None) -> str:
@@ -62,6 +64,14 @@ def asset_update_frame(update: AssetUpdate) -> GroupFrame:
 
 def portfolio_update_frame(update: PortfolioUpdate) -> GroupFrame:
     return portfolio_group(update.portfolio_id), frame_encode(ServerType.PORTFOLIO_UPDATE, update)
+
+
+def alert_frame(*, owner_id: int, alert: AlertFired) -> GroupFrame:
+    return user_group(owner_id), frame_encode(ServerType.ALERT, alert)
+
+
+def history_ready_frame(*, user_id: int, ready: HistoryReady) -> GroupFrame:
+    return user_group(user_id), frame_encode(ServerType.HISTORY_READY, ready)
 
 
 def batch_frame(texts: list[str]) -> str:

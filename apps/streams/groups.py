@@ -28,6 +28,17 @@ def portfolio_group(portfolio_id: int) -> str:
     return f"portfolio.{int(portfolio_id)}"
 
 
+def user_group(user_id: int) -> str:
+    """Every open socket of one person: alerts and replies meant for them alone."""
+    return f"user.{int(user_id)}"
+
+
+def group_carries_events(group: str) -> bool:
+    """A person's group carries events (each alert matters), not states (only the latest
+    matters): its frames are never conflated, and it keeps no snapshot."""
+    return group.startswith("user.")
+
+
 def group_event(group: str, text: str) -> dict[str, str]:
     """What is sent to a group: its name (a process-level subscriber serves many groups on one
     channel) and the encoded frame, ready to write to sockets."""

@@ -85,3 +85,40 @@ class PortfolioUpdate:
     stale_reason: str | None = None
     as_of: datetime
     holdings: list[PositionFigures] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertFired:
+    """`alert`: one of the person's alerts fired (sent to every open socket of its owner).
+
+    `target` is "symbol" (then `symbol` is set) or "portfolio" (then `portfolio_id`);
+    `condition` is "above", "below" or "move" (daily move beyond +/- `threshold` %);
+    `value` is the price or portfolio value that crossed, in `currency`, as of `as_of`;
+    `change_percent` the day's move at that moment. `message` is one readable sentence.
+    """
+
+    alert_id: int
+    event_id: int
+    target: str
+    symbol: str | None
+    portfolio_id: int | None
+    name: str
+    condition: str
+    threshold: Decimal
+    value: Decimal
+    change_percent: Decimal | None
+    currency: str
+    message: str
+    fired_at: datetime
+    as_of: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryReady:
+    """`history_ready`: daily bars a chart asked for were fetched (or could not be); the page
+    reads the series again. `ranges` are the chart ranges that now have data."""
+
+    symbol: str
+    bars: int
+    ranges: list[str]
+    error: str | None = None

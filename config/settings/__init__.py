@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.market",
     "apps.portfolios",
+    "apps.alerts",
     "apps.realtime",
     "drf_spectacular",
 ]
