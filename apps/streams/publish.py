@@ -21,7 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
-from apps.streams.groups import GroupFrame, group_event
+from apps.streams.groups import GroupFrame, group_carries_events, group_event
 from apps.streams.snapshots import snapshots_store
 
 logger = logging.getLogger("personal_finance.realtime.publish")
@@ -65,8 +65,10 @@ def frames_publish_rollback_unsafe(frames: Sequence[GroupFrame]) -> None:
     if not frames:
         return
     batch = list(frames)
+    # A person's events (alerts) are not states: a new socket must not be sent an old one.
+    states = [frame for frame in batch if not group_carries_events(frame[0])]
     try:
-        snapshots_store(batch)
+        snapshots_store(states)
     except RedisError as error:
         logger.error("storing %d snapshots failed: %r", len(batch), error)
     async_to_sync(_send_all)(batch)
