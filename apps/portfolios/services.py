@@ -109,20 +109,23 @@ def _fx_pairs_lookup_on_commit(currencies: Iterable[str], base_currency: str) ->
 # --- revaluation ---------------------------------------------------------------------------
 
 
-def portfolios_revalue(*, symbols: Sequence[str], only_watched: bool = True) -> list[HeldValuation]:
+def portfolios_revalue(
+    *, symbols: Sequence[str], only_watched: bool = True, also: Iterable[int] = ()
+) -> list[HeldValuation]:
     """Value and publish the portfolios whose value any of `symbols` changes (held, or an FX
     pair converting what they hold).
 
     With `only_watched`, portfolios nobody watches are skipped entirely: nobody would see the
     push, and a new subscriber gets a value computed on demand (the snapshot it gets first is
-    flagged stale when prices changed since it was computed).
+    flagged stale when prices changed since it was computed). `also` names portfolios valued
+    even when nobody watches them (an alert on their value needs it).
     """
     targets = portfolio_ids_affected(symbols)
     if only_watched:
-        watched = watched_portfolio_ids()
-        if not watched:
+        wanted = watched_portfolio_ids() | set(also)
+        if not wanted:
             return []
-        targets = targets.filter(portfolio_id__in=watched)
+        targets = targets.filter(portfolio_id__in=wanted)
     return _value_and_publish(targets)
 
 
