@@ -11,7 +11,9 @@ from channels.layers import get_channel_layer
 from apps.realtime.hub import PROBE_EVENT, FanoutHub
 from apps.realtime.outlet import Outlet
 from apps.streams.frames import frame_encode
-from apps.streams.snapshots import snapshots_store
+from apps.streams.groups import user_group
+from apps.streams.publish import frames_publish_rollback_unsafe
+from apps.streams.snapshots import snapshots_missing, snapshots_store
 
 HUB_SOURCE = tracemalloc.Filter(True, "*/apps/realtime/hub.py")
 
@@ -79,3 +81,41 @@ def test_a_probe_echo_missing_from_the_row_resends_the_stored_snapshots() -> Non
                 await asyncio.sleep(0.05)
 
     asyncio.run(scenario())
+
+
+def test_a_persons_events_reach_a_slow_socket_every_one_in_order_and_keep_no_snapshot() -> None:
+    """Alerts are events, not states: while a socket's write drains, three alerts published to
+    its owner's group all arrive, in order (a price group would keep only the latest), and
+    nothing is kept to replay to the next socket."""
+    group = user_group(7)
+    alerts = [frame_encode("alert", {"alert_id": number}) for number in range(3)]
+    written: list[str] = []
+    drained = asyncio.Event()
+
+    async def slow_send(message: dict[str, Any]) -> None:
+        if not written:
+            written.append(message["text"])
+            await drained.wait()  # the first write blocks: the rest queue behind it
+            return
+        written.append(message["text"])
+
+    async def scenario() -> FanoutHub:
+        hub = FanoutHub(get_channel_layer())
+        await hub.start()
+        await hub.subscribe(Outlet(slow_send), group)
+        greeting = frame_encode("connection", {})
+        hub.members[group].copy().pop().say(greeting)  # the socket is now busy writing
+        await asyncio.to_thread(frames_publish_rollback_unsafe, [(group, a) for a in alerts])
+        async with asyncio.timeout(5):
+            while hub.frames_in < len(alerts):
+                await asyncio.sleep(0.02)
+        drained.set()
+        async with asyncio.timeout(5):
+            while len(written) < 1 + len(alerts):
+                await asyncio.sleep(0.02)
+        return hub
+
+    hub = asyncio.run(scenario())
+    assert written[1:] == alerts
+    assert group not in hub.latest
+    assert snapshots_missing([group]) == [group]
