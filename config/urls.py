@@ -15,3 +15,5 @@ urlpatterns = [
     path("", include("apps.portfolios.watchlist_urls")),
     path("", include("apps.alerts.urls")),
 ]
+
+handler404 = "config.errors.not_found"
