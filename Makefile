@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: help install run test test-fast lint format
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3)"; exit 1; }
@@ -43,6 +43,13 @@ lint: $(STAMP) ## ruff, mypy and the import contracts (the architecture, checked
 bench: $(STAMP) ## run the benchmarks (quick mode)
 	$(BIN)/python -m bench.revaluation --quick
 	$(BIN)/python -m bench.pipeline --quick
+	$(BIN)/python -m bench.publish --quick
+	$(BIN)/python -m bench.alerts --quick
+
+.PHONY: bench-report
+bench-report: $(STAMP) ## draw bench/results/*.json as the PNG charts in bench/charts/
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.charts
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bench.environment import DEFAULT_REDIS_URL, DEFAULT_SERVER, django_boot
 from bench.report import percentile, table_print
+from bench.results import ROOT, results_write
 from bench.stopwatch import Stopwatch
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class Options:
     database_url: str
     redis_url: str
     redis_prefix: str
+    quick: bool = False
 
 
 @dataclass
@@ -63,6 +65,7 @@ def options_parse(argv: Sequence[str] | None = None) -> Options:
         database_url=args.database_url,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
+        quick=args.quick,
     )
 
 
@@ -146,17 +149,22 @@ def receiver_check(receiver: GroupReceiver, expected: int) -> bool:
     return ok
 
 
-def stages_print(run: Run, stopwatch: Stopwatch, symbols: int) -> None:
+def stage_seconds(run: Run, stopwatch: Stopwatch) -> dict[str, float]:
+    """Seconds per stage; `quotes_save` runs encode, cache and publish, so they come off it."""
     seconds = stopwatch.seconds
     after_save = seconds["encode"] + seconds["cache"] + seconds["publish"]
-    rows = {
+    return {
         "fetch (simulated source)": seconds["fetch"],
-        "save (lock, validate, bulk update)": seconds["save"] - after_save,
+        "save (lock, validate, upsert)": seconds["save"] - after_save,
         "encode frames": seconds["encode"],
         "snapshots + intraday ring": seconds["cache"],
         "publish (channel layer)": seconds["publish"],
         "other (lock, breaker, heartbeat)": run.wall - seconds["fetch"] - seconds["save"],
     }
+
+
+def stages_print(run: Run, stopwatch: Stopwatch, symbols: int) -> None:
+    rows = stage_seconds(run, stopwatch)
     table_print(
         ["stage", "seconds", "share", "symbols/s"],
         [
@@ -204,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     receiver.stop()
     redis_prefix_clear(options.redis_prefix)
     results_print(options, run, stopwatch, missing)
+    path = results_write(
+        "pipeline",
+        run_figures(options, run, stopwatch, delivered=delivered),
+        mode="quick" if options.quick else "full",
+    )
+    print(f"figures written to {path.relative_to(ROOT)}")
     if run.problems or not delivered:
         raise SystemExit("FAILED: some updates were not saved, or not delivered as saved")
 
@@ -227,6 +241,34 @@ def results_print(options: Options, run: Run, stopwatch: Stopwatch, missing: lis
     absent = [name for name in missing if not name.endswith("snapshots_store")]
     if absent:
         print("not instrumented (renamed?):", ", ".join(absent))
+
+
+def run_figures(
+    options: Options, run: Run, stopwatch: Stopwatch, *, delivered: bool
+) -> dict[str, object]:
+    symbols = options.ticks * options.symbols
+    batch_ms = [seconds * 1000 for seconds in run.batch_seconds]
+    return {
+        "symbols": options.symbols,
+        "batch_size": options.batch_size,
+        "ticks": options.ticks,
+        "saved": run.saved,
+        "seconds": round(run.wall, 3),
+        "symbols_per_s": round(run.saved / run.wall),
+        "stages": {
+            name: {"seconds": round(spent, 3), "share": round(spent / run.wall, 3)}
+            for name, spent in stage_seconds(run, stopwatch).items()
+        },
+        "batch_ms": {
+            "p50": round(percentile(batch_ms, 0.5), 1),
+            "p99": round(percentile(batch_ms, 0.99), 1),
+            "max": round(max(batch_ms), 1),
+            "count": len(batch_ms),
+        },
+        "offered_symbols": symbols,
+        "delivered_as_saved": delivered,
+        "problems": len(run.problems),
+    }
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bench.environment import DEFAULT_REDIS_URL, DEFAULT_SERVER, django_boot
 from bench.report import median, peak_rss_mib, table_print
+from bench.results import ROOT, results_write
 
 if TYPE_CHECKING:
     from apps.portfolios.valuation import Valuation
@@ -188,6 +189,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     agreement_check(valuations, naive)
     results_print(options, seconds, naive, rss)
+    path = results_write(
+        "revaluation",
+        run_figures(options, seconds, naive, rss),
+        mode="quick" if options.quick else "full",
+    )
+    print(f"figures written to {path.relative_to(ROOT)}")
+
+
+def run_figures(
+    options: Options, ours: Sequence[float], naive: NaiveRun, rss: dict[str, float]
+) -> dict[str, object]:
+    middle = median(ours)
+    return {
+        "portfolios": naive.targets,
+        "positions": naive.targets * options.positions,
+        "changed_symbols": options.changed,
+        "ours_seconds": {"best": round(min(ours), 3), "median": round(middle, 3)},
+        "ours_runs": len(ours),
+        "naive_seconds": round(naive.seconds, 2),
+        # The loop ran on this many and was extrapolated to all (quick mode samples).
+        "naive_measured": naive.measured,
+        "speedup": round(naive.seconds / middle, 1),
+        "peak_rss_mib": {name: round(mib, 1) for name, mib in rss.items()},
+        "target_met": naive.seconds / middle >= TARGET_SPEEDUP and middle < TARGET_SECONDS,
+    }
 
 
 if __name__ == "__main__":

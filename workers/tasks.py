@@ -9,6 +9,11 @@ from celery import Task, group
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from apps.alerts.evaluation import (
+    alerts_check_portfolios,
+    alerts_check_symbols,
+    portfolio_ids_alerted,
+)
 from apps.market.feed import batch_expiry_seconds
 from apps.market.lookup import assets_lookup
 from apps.market.pipeline import (
@@ -51,7 +56,7 @@ def refresh_prices(
 @project_task(name="workers.tasks.fetch_price_batch")
 def fetch_price_batch(self: Task, symbols: list[str], source: str | None = None) -> dict[str, Any]:
     """Fetch and save one batch within this run's time budget (its soft time limit); its
-    changed symbols are revalued in a task of their own."""
+    changed symbols' alerts are checked here, their portfolios revalued in a task of their own."""
     try:
         summary = price_batch_fetch(
             symbols=symbols,
@@ -69,6 +74,7 @@ def fetch_price_batch(self: Task, symbols: list[str], source: str | None = None)
         raise self.retry(countdown=retry_countdown(self)) from None
     if summary.changed:
         revalue_portfolios.delay(summary.changed)
+    alerts_check_symbols(symbols=summary.changed)  # logs what fired
     elsewhere = f"{len(summary.in_flight)} in flight elsewhere" if summary.in_flight else ""
     note = summary.skipped or elsewhere
     logger.info(
@@ -85,7 +91,11 @@ def fetch_price_batch(self: Task, symbols: list[str], source: str | None = None)
 
 @project_task(name="workers.tasks.revalue_portfolios")
 def revalue_portfolios(self: Task, symbols: list[str]) -> dict[str, Any]:
-    valuations = portfolios_revalue(symbols=symbols)
+    """Value the portfolios these symbols change that someone watches or has an alert on,
+    then check those alerts."""
+    alerted = portfolio_ids_alerted(symbols=symbols)
+    valuations = portfolios_revalue(symbols=symbols, also=alerted)
+    alerts_check_portfolios(valuations=valuations)  # logs what fired
     return {"symbols": len(symbols), "portfolios": len(valuations)}
 
 

@@ -70,9 +70,12 @@ class Alert(models.Model):
             ),
         ]
         indexes = [
-            # The pipeline's check: the live alerts of the symbols a batch changed.
+            # The pipeline's check: the live alerts of the symbols a batch changed that cross
+            # now, found by range on the threshold within (asset, state, condition).
             models.Index(
-                fields=["asset", "state"], name="alert_live_by_asset", condition=Q(paused=False)
+                fields=["asset", "state", "condition", "threshold"],
+                name="alert_live_by_asset_level",
+                condition=Q(paused=False),
             ),
             models.Index(
                 fields=["portfolio", "state"],

@@ -7,16 +7,19 @@ tasks are named, not imported, so this module pulls in no worker code (and no so
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
+from django.conf import settings
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from config.celery import app
+from config.redis_client import redis_client, redis_key
 
 logger = logging.getLogger("personal_finance.realtime.lookup")
 
@@ -105,3 +108,56 @@ def assets_lookup_queue(*, symbols: Sequence[str]) -> bool:
 
 def _all_failed(symbols: Sequence[str], reason: str) -> dict[str, SymbolCheck]:
     return {symbol: SymbolCheck(LookupStatus.FAILED, reason) for symbol in symbols}
+
+
+# --- daily bars a chart is missing (a worker fetches them; the askers' sockets are told) ------
+
+PRICE_HISTORY_TASK = "workers.history_tasks.fetch_price_history"
+# A fetch nobody took within this long is dropped; the chart's next read asks again.
+HISTORY_QUEUE_EXPIRES_SECONDS = 120
+# The in-flight mark outlives a fetch that was queued, ran to its time limit and failed to clear
+# it (a killed worker); after that, a new read may queue another.
+HISTORY_PENDING_SECONDS = HISTORY_QUEUE_EXPIRES_SECONDS + int(settings.TASK_TIME_LIMIT) + 30
+
+
+def _history_keys(symbol: str, days: int) -> tuple[str, str]:
+    """(in-flight mark, set of asking user ids) of one symbol's fetch of `days` days."""
+    pending = redis_key("history", "pending", symbol, days)
+    return pending, redis_key("history", "askers", symbol, days)
+
+
+def price_history_request(*, symbol: str, days: int, user_id: int) -> bool:
+    """Ask for `days` days of daily bars of `symbol`; `user_id`'s sockets get `history_ready`.
+
+    One fetch per symbol and span is in flight (SET NX with expiry): a reload or ten viewers
+    add themselves to its askers and queue nothing more. True when a `history_ready` will
+    come; False when the request could not be queued (logged), so nothing will.
+    """
+    pending, askers = _history_keys(symbol, days)
+    try:
+        with redis_client().pipeline(transaction=True) as pipe:
+            pipe.sadd(askers, int(user_id))
+            pipe.expire(askers, HISTORY_PENDING_SECONDS)
+            pipe.set(pending, "1", nx=True, ex=HISTORY_PENDING_SECONDS)
+            if not pipe.execute()[-1]:
+                return True  # already in flight: its end tells this asker too
+        kwargs = {"symbol": symbol, "days": int(days), "user_ids": [int(user_id)]}
+        app.send_task(PRICE_HISTORY_TASK, kwargs=kwargs, expires=HISTORY_QUEUE_EXPIRES_SECONDS)
+    except (OperationalError, RedisError, OSError) as error:
+        logger.warning("history of %s (%d days) could not be queued: %s", symbol, days, error)
+        with contextlib.suppress(RedisError, OSError):
+            redis_client().delete(pending)  # the next read tries again
+        return False
+    return True
+
+
+def price_history_askers_take(*, symbol: str, days: int) -> set[int]:
+    """End the fetch's in-flight mark and take its askers, in one step: one who asks after
+    this queues a fetch of their own, so nobody is left waiting for a message never sent."""
+    pending, askers = _history_keys(symbol, days)
+    with redis_client().pipeline(transaction=True) as pipe:
+        pipe.delete(pending)
+        pipe.smembers(askers)
+        pipe.delete(askers)
+        asked = pipe.execute()[1]
+    return {int(user_id) for user_id in asked}

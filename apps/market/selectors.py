@@ -62,9 +62,10 @@ def symbols_overdue(symbols: Iterable[str]) -> set[str]:
 def symbols_due(*, now: datetime | None = None) -> list[str]:
     """The active symbols worth refreshing now.
 
-    Held in a position, watched recently, marked always-on, or an FX pair (valuation needs
-    them). Symbols whose market the source reported closed are refreshed only every
-    REALTIME_CLOSED_MARKET_INTERVAL seconds, so a weekend does not burn the rate limit.
+    Held in a position, watched recently, marked always-on, an FX pair (valuation needs
+    them), or under a live price alert (it can fire only on a fresh price). Symbols whose
+    market the source reported closed are refreshed only every REALTIME_CLOSED_MARKET_INTERVAL
+    seconds, so a weekend does not burn the rate limit.
     """
     now = now or datetime.now(UTC)
     wanted = (
@@ -72,6 +73,7 @@ def symbols_due(*, now: datetime | None = None) -> list[str]:
         | Q(always_refresh=True)
         | Q(asset_type=AssetType.FX)
         | Q(symbol__in=list(watched_symbols()))
+        | Q(alerts__paused=False)
     )
     closed_recently = Q(market_state="closed") & Q(
         last_updated__gte=now - timedelta(seconds=settings.REALTIME_CLOSED_MARKET_INTERVAL)

@@ -1,6 +1,20 @@
 """The one command: prepare, run the variants, print the figures and the targets.
 
 .venv/bin/python -m bench.fanout [--quick]
+
+The figures are also written as JSON to bench/results/ (see bench/README.md).
+
+Full mode (about 12 minutes) pins the server to CPU 0 and the rest to CPU 1, waits up to
+5 minutes for a quiet machine, and climbs a 13-step ladder (10 s a step) one step past
+saturation, with a 60 s latency phase and 30 s never-reader halves.
+
+--quick (about a minute) gives up, for speed: pinning (every process shares both cores, so
+the figures move with whatever else runs); the "ours batched" variant (ask for it with
+--only "ours batched"); the textbook's 1,000-at-once connection burst; the ladder's lower
+steps (it climbs 4, 8, 16 ticks/s, 2.5 s each, and stops at the first saturated step, so
+the saturation figure is coarse); and length (4 s of latency at 1 tick/s, 3 s never-reader
+halves: the p99s rest on a few ticks). Use it to check that everything works and for
+rough ratios; quote full runs.
 """
 
 from __future__ import annotations
@@ -30,10 +44,12 @@ from bench.fanout.common import (
     SYMBOLS,
     server_env,
 )
-from bench.fanout.fleet import Fleet
+from bench.fanout.figures import run_figures
+from bench.fanout.fleet import Connected, Fleet
 from bench.fanout.phases import run_variant, textbook_burst
 from bench.fanout.procs import machine_busy_seconds, proc_cpu_seconds
 from bench.fanout.scenario import Mode, Result, Variant
+from bench.results import results_write
 
 QUICK = Mode(
     quick=True,
@@ -41,10 +57,13 @@ QUICK = Mode(
     workers=2,
     lat_seconds=4,
     step_seconds=2.5,
-    rates=(2, 4, 8, 16),
+    rates=(4, 8, 16),
     nr_seconds=3,
     textbook_pace=100,
     drain_limit=10,
+    settle_seconds=0.5,
+    fill_rate=8,
+    burst=False,
 )
 FULL = Mode(
     quick=False,
@@ -56,16 +75,23 @@ FULL = Mode(
     nr_seconds=30,
     textbook_pace=100,
     drain_limit=30,
+    settle_seconds=2.0,
+    fill_rate=4,
+    burst=True,
 )
 
 
-def variants(mode: Mode) -> list[Variant]:
-    return [
+def variants(mode: Mode, only: list[str]) -> list[Variant]:
+    """The variants to run: those named with --only, else all (quick mode: not batched)."""
+    every = [
         Variant("ours", "project", "project", never_readers=True),
         Variant("ours batched", "project", "project", batching=True),
         Variant("textbook", "textbook", "textbook", pace=mode.textbook_pace),
         Variant("bare", "bare", "bare"),
     ]
+    if only:
+        return [variant for variant in every if variant.name in only]
+    return [variant for variant in every if not (mode.quick and variant.batching)]
 
 
 def redis_forget() -> int:
@@ -87,7 +113,7 @@ def prepare() -> None:
     )
 
 
-def others_load(seconds: float = 3.0) -> float:
+def others_load(seconds: float) -> float:
     """Cores kept busy by other processes (this bench runs nothing yet)."""
     before, mine = machine_busy_seconds(), proc_cpu_seconds(os.getpid())
     time.sleep(seconds)
@@ -95,15 +121,16 @@ def others_load(seconds: float = 3.0) -> float:
     return max(0.0, busy / seconds)
 
 
-def wait_quiet(limit: float) -> None:
+def wait_quiet(limit: float, sample: float) -> float:
     """Print how busy the machine is; wait (up to `limit` s) for it to calm down."""
     deadline = time.monotonic() + limit
-    load = others_load()
+    load = others_load(sample)
     while load > 0.3 and time.monotonic() < deadline:
         print(f"other processes keep {load:.2f} cores busy; waiting for a quieter machine ...")
         time.sleep(20)
-        load = others_load()
+        load = others_load(sample)
     print(f"other processes' load at start: {load:.2f} cores (see the others' CPU column)")
+    return load
 
 
 def header(mode: Mode) -> str:
@@ -125,28 +152,37 @@ def header(mode: Mode) -> str:
     )
 
 
-async def bench(mode: Mode, log_dir: Path, only: list[str]) -> None:
+async def bench(
+    mode: Mode, log_dir: Path, only: list[str]
+) -> tuple[dict[str, Result], tuple[Connected, str] | None]:
     fleet = Fleet(mode.workers, log_dir)
     results: dict[str, Result] = {}
     burst = None
     try:
         await fleet.start(server_env(), cpu=1 if mode.pin else None)
-        for variant in variants(mode):
-            if only and variant.name not in only:
-                continue
-            if variant.server == "textbook":
+        for variant in variants(mode, only):
+            if variant.server == "textbook" and mode.burst:
                 print("textbook: a burst of 1,000 sockets at once first ...", flush=True)
+                began = time.monotonic()
                 burst = await textbook_burst(mode, fleet, log_dir)
-                print("  " + report.burst_line(*burst), flush=True)
+                print(f"  done in {time.monotonic() - began:.0f} s", flush=True)
             print(f"{variant.name}: running ...", flush=True)
             started = time.monotonic()
             result = await run_variant(variant, mode, fleet, log_dir)
             results[variant.name] = result
-            print(f"  done in {time.monotonic() - started:.0f} s; server: {result.command}")
+            print(f"  done in {time.monotonic() - started:.0f} s ({report.phases_line(result)})")
+            print(f"  server: {result.command}")
             for note in result.notes:
                 print(f"  note: {note}")
     finally:
         await fleet.stop()
+    return results, burst
+
+
+def summary_print(
+    mode: Mode, results: dict[str, Result], burst: tuple[Connected, str] | None
+) -> list[report.Target]:
+    """The tables, the burst and never-readers lines, and the targets (returned)."""
     done = list(results.values())
     print()
     print(report.variants_table(done))
@@ -171,13 +207,22 @@ async def bench(mode: Mode, log_dir: Path, only: list[str]) -> None:
             f"server at {100 * peak.server_cpu:.0f}%): {verdict}"
         )
     if {"ours", "bare", "textbook"} <= results.keys():
+        found = report.targets(results)
         print()
-        print(report.targets_table(report.targets(results)))
+        print(report.targets_table(found))
+        return found
+    return []
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="about a minute, no pinning")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="about a minute; what it gives up: see above"
+    )
     parser.add_argument("--only", action="append", default=[], help="run only this variant")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
     parser.add_argument(
@@ -190,14 +235,18 @@ def main() -> None:
     mode = QUICK if args.quick else FULL
     if mode.pin:
         os.sched_setaffinity(0, {1})
-    print(header(mode), flush=True)
-    wait_quiet(args.wait_quiet if args.wait_quiet is not None else (0 if mode.quick else 300))
     started = time.monotonic()
+    print(header(mode), flush=True)
+    load = wait_quiet(
+        args.wait_quiet if args.wait_quiet is not None else (0 if mode.quick else 300),
+        sample=1.0 if mode.quick else 3.0,
+    )
     log_dir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
     try:
         redis_forget()
         prepare()
-        asyncio.run(bench(mode, log_dir, args.only))
+        print(f"prepared in {time.monotonic() - started:.1f} s", flush=True)
+        results, burst = asyncio.run(bench(mode, log_dir, args.only))
     finally:
         redis_forget()
         if args.keep_logs:
@@ -207,4 +256,11 @@ def main() -> None:
                 path.unlink()
             with contextlib.suppress(OSError):
                 log_dir.rmdir()
-    print(f"total {time.monotonic() - started:.0f} s")
+    found = summary_print(mode, results, burst)
+    seconds = time.monotonic() - started
+    figures = run_figures(
+        mode, list(results.values()), found, burst=burst, others_load=load, seconds=seconds
+    )
+    name = ("quick" if mode.quick else "full") + ("-partial" if args.only else "")
+    path = results_write("fanout", figures, mode=name)
+    print(f"total {seconds:.0f} s; figures written to {path.relative_to(ROOT)}")

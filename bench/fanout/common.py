@@ -37,6 +37,11 @@ def all_symbols() -> list[str]:
     return [symbol_name(i) for i in range(SYMBOLS)]
 
 
+# Watched only by the never-readers: the padded frames that fill their buffers go to these,
+# so the readers stay connected (and measured) through that phase.
+FILLER_SYMBOLS = [f"F{index:03d}" for index in range(PER_SOCKET)]
+
+
 def socket_symbols(socket_index: int) -> list[str]:
     """Socket i watches 20 consecutive symbols from i*20 (mod 500): 40 watchers per symbol."""
     start = socket_index * PER_SOCKET

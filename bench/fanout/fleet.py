@@ -63,9 +63,14 @@ class Fleet:
         pace: float = 0.0,
         batching: bool = False,
         never_read: bool = False,
+        extra_symbols: list[str] | None = None,
         timeout: float = 120,
     ) -> Connected:
-        """Sockets `indices` (each with its 20 symbols), spread evenly; `pace` in sockets/s."""
+        """Sockets `indices` (each with its 20 symbols, and `extra_symbols`), spread evenly.
+
+        `pace` is in sockets/s over the whole fleet; 0 connects them all at once.
+        """
+        extra = extra_symbols or []
         size = len(self.children)
         shares = [indices[n::size] for n in range(size)]
         replies = await asyncio.gather(
@@ -76,7 +81,7 @@ class Fleet:
                         "host": "127.0.0.1",
                         "port": port,
                         "path": WS_PATH,
-                        "sockets": [socket_symbols(i) for i in share],
+                        "sockets": [socket_symbols(i) + extra for i in share],
                         "tag": tag,
                         "pace": pace / size,
                         "batching": batching,

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 from pathlib import Path
 
-from bench.fanout.common import SOCKETS, Histogram, hist_count, hist_merge, hist_percentile_ms
+from bench.fanout.common import (
+    FILLER_SYMBOLS,
+    SOCKETS,
+    Histogram,
+    hist_count,
+    hist_merge,
+    hist_percentile_ms,
+)
 from bench.fanout.fleet import Connected, Fleet
 from bench.fanout.scenario import (
     NEVER_READ,
@@ -18,9 +26,11 @@ from bench.fanout.scenario import (
     NeverReaders,
     Result,
     Run,
+    Step,
     Variant,
     server_argv,
 )
+from bench.stopwatch import Stopwatch
 
 
 def send_queue_summary(port: int) -> str:
@@ -47,50 +57,77 @@ def lat_summary(hists: dict[str, dict[int, Histogram]], label: str, tags: set[in
 
 async def run_variant(variant: Variant, mode: Mode, fleet: Fleet, log_dir: Path) -> Result:
     run = Run(variant, mode, fleet, log_dir)
+    watch = Stopwatch()  # where a run's time goes, printed with it (quick mode's budget)
+    began = time.monotonic()
     async with run.processes():
-        command = " ".join(server_argv(variant.server, run.port))
-        # Warm up (imports, the hub, caches), so the baseline holds what any first socket costs.
-        await fleet.connect(run.port, list(range(10)), tag=WARMUP, pace=variant.pace)
-        await fleet.close(WARMUP)
-        await asyncio.sleep(1.5)
-        rss_before = run.server.rss_kib()
-        connected = await run.connect_all(variant.pace)
-        result = Result(variant, command, connected, rss_before_kib=rss_before)
-        if connected.failed:
-            result.notes.append(f"{connected.failed} sockets failed to connect or subscribe")
-        await asyncio.sleep(2.0)
-        result.rss_idle_kib = run.server.rss_kib()
-        run.readers = connected.ready
-
-        labels = ["lat.0", "lat.1", "lat.2"]
-        step, hists = await run.ticks(1.0, mode.lat_seconds, labels)
-        for label in labels:
-            hist = lat_summary(hists, label, {READERS, SPARE})
-            result.lat_thirds.append(
-                (hist_percentile_ms(hist, 0.5), hist_percentile_ms(hist, 0.99), hist_count(hist))
-            )
-        result.lat_all = hist_merge(lat_summary(hists, label, {READERS, SPARE}) for label in labels)
-        result.steps.append(step)
-
+        watch.seconds["start"] = time.monotonic() - began
+        with watch.stage("connect"):
+            result = await connect_phase(run)
+        with watch.stage("latency"):
+            step = await latency_phase(run, result)
         if variant.never_readers and not step.saturated:
-            result.never = await never_readers(run)
-
-        # Up the ladder until saturated, and (full mode) one step further: overloaded servers
-        # write in bigger chunks, so the most delivered is often one step past the first.
-        beyond = 0 if mode.quick else 1
-        for rate in mode.rates:
-            saturated = [s for s in result.steps if s.saturated]
-            if len(saturated) > beyond or (saturated and len(saturated) == len(result.steps)):
-                break
-            step, _ = await run.ticks(rate, mode.step_seconds, [f"step{rate}"], sample=8)
-            result.steps.append(step)
+            with watch.stage("never-readers"):
+                result.never = await never_readers(run)
+        with watch.stage("ladder"):
+            await ladder_phase(run, result)
         counts = await fleet.counts()
         if counts.close_codes:
             result.notes.append(f"close codes seen by clients: {counts.close_codes}")
         result.peak_rss_kib = run.server.peak_rss_kib()
         await fleet.close(READERS)
         await fleet.close(SPARE)
+        stopping = time.monotonic()
+    watch.seconds["stop"] = time.monotonic() - stopping
+    result.phase_seconds = dict(watch.seconds)
     return result
+
+
+async def connect_phase(run: Run) -> Result:
+    """Warm up, then connect every socket; the idle memory per socket comes from here."""
+    variant, fleet = run.variant, run.fleet
+    command = " ".join(server_argv(variant.server, run.port))
+    # Warm up (imports, the hub, caches), so the baseline holds what any first socket costs.
+    await fleet.connect(run.port, list(range(10)), tag=WARMUP, pace=variant.pace)
+    await fleet.close(WARMUP)
+    await run.settle()
+    rss_before = run.server.rss_kib()
+    connected = await run.connect_all(variant.pace)
+    result = Result(variant, command, connected, rss_before_kib=rss_before)
+    if connected.failed:
+        result.notes.append(f"{connected.failed} sockets failed to connect or subscribe")
+    await run.settle()
+    result.rss_idle_kib = run.server.rss_kib()
+    run.readers = connected.ready
+    return result
+
+
+async def latency_phase(run: Run, result: Result) -> Step:
+    """1 tick/s: latency over three equal slices of time (does it grow?), and the first step."""
+    labels = ["lat.0", "lat.1", "lat.2"]
+    step, hists = await run.ticks(1.0, run.mode.lat_seconds, labels)
+    for label in labels:
+        hist = lat_summary(hists, label, {READERS, SPARE})
+        result.lat_thirds.append(
+            (hist_percentile_ms(hist, 0.5), hist_percentile_ms(hist, 0.99), hist_count(hist))
+        )
+    result.lat_all = hist_merge(lat_summary(hists, label, {READERS, SPARE}) for label in labels)
+    result.steps.append(step)
+    return step
+
+
+async def ladder_phase(run: Run, result: Result) -> None:
+    """Up the ladder until saturated, and (full mode) one step further.
+
+    Overloaded servers write in bigger chunks, so the most delivered is often one step past
+    the first saturated one.
+    """
+    beyond = 0 if run.mode.quick else 1
+    for rate in run.mode.rates:
+        saturated = [s for s in result.steps if s.saturated]
+        if len(saturated) > beyond or (saturated and len(saturated) == len(result.steps)):
+            break
+        step, _ = await run.ticks(rate, run.mode.step_seconds, [f"step{rate}"], sample=8)
+        result.steps.append(step)
 
 
 async def never_readers(run: Run) -> NeverReaders:
@@ -98,12 +135,12 @@ async def never_readers(run: Run) -> NeverReaders:
 
     On loopback the kernel lets a socket's send buffer grow to 4 MiB (tcp_wmem), so ordinary
     ticks would take minutes to fill a never-reader's buffers and reach the hub's conflation.
-    So, before the second half, the never-readers alone (the readers are closed meanwhile)
-    are sent 16 ticks of frames padded to 16 KiB: over 5 MiB each, more than the kernel and
-    uvicorn's transport buffer hold. Then the 900 readers reconnect and are measured.
+    So the never-readers also watch 20 filler symbols nobody else watches, and are sent 16
+    ticks of filler frames padded to 16 KiB: over 5 MiB each, more than the kernel and
+    uvicorn's transport buffer hold. One last unpadded filler tick leaves small frames pending.
+    The 900 readers stay connected throughout and are measured in both halves.
     """
     mode, fleet = run.mode, run.fleet
-    readers = list(range(SPARE_FROM))
     spare = list(range(SPARE_FROM, SOCKETS))
 
     async def half(label: str) -> tuple[Histogram, int, int, int]:
@@ -116,12 +153,19 @@ async def never_readers(run: Run) -> NeverReaders:
 
     without, _mid, rss_without, _peak = await half("nr.without")
     await fleet.close(SPARE)
-    await fleet.close(READERS)
-    await fleet.connect(run.port, spare, tag=NEVER_READ, never_read=True, pace=run.variant.pace)
-    await run.publisher.request({"op": "run", "rate": 4, "seconds": 4, "pad": 16384}, 120)
-    await fleet.connect(run.port, readers, tag=READERS, pace=run.variant.pace)
     run.readers = SPARE_FROM
-    await asyncio.sleep(2.0)
+    await fleet.connect(
+        run.port,
+        spare,
+        tag=NEVER_READ,
+        never_read=True,
+        extra_symbols=FILLER_SYMBOLS,
+        pace=run.variant.pace,
+    )
+    fill = {"op": "run", "rate": mode.fill_rate, "seconds": 16 / mode.fill_rate}
+    await run.publisher.request(fill | {"pad": 16384, "filler": True}, 120)
+    await run.publisher.request({"op": "run", "rate": 1, "seconds": 0.01, "filler": True}, 60)
+    await run.settle()
     with_, mid, rss_with, peak = await half("nr.with")
     queues = send_queue_summary(run.port)
     await fleet.close(NEVER_READ)

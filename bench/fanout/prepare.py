@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bench.fanout.common import all_symbols
+from bench.fanout.common import FILLER_SYMBOLS, all_symbols
 
 
 def database_ensure(url: str) -> bool:
@@ -46,7 +46,8 @@ def main() -> None:
     now = timezone.now()
     rng = random.Random(7)
     assets = []
-    for symbol in all_symbols():
+    symbols = all_symbols() + FILLER_SYMBOLS
+    for symbol in symbols:
         price = Decimal(rng.randint(1_000, 90_000)) / 100
         assets.append(
             Asset(
@@ -79,7 +80,7 @@ def main() -> None:
             "is_active",
         ],
     )
-    saved = list(Asset.objects.filter(symbol__in=all_symbols()))
+    saved = list(Asset.objects.filter(symbol__in=symbols))
     snapshots_store(asset_frames_build(saved))
     state = "created, " if created else ""
     print(f"database {state}migrated; {len(saved)} assets and their snapshots stored", flush=True)

@@ -135,14 +135,14 @@ class Child:
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} did not listen on {port} in {timeout:.0f} s")
 
-    async def stop(self) -> None:
-        """SIGTERM to the process group, SIGKILL after 5 s."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM to the process group, SIGKILL after `grace` seconds."""
         if self.proc is not None and self.proc.returncode is None:
-            for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, sig)
                 try:
-                    await asyncio.wait_for(self.proc.wait(), grace)
+                    await asyncio.wait_for(self.proc.wait(), wait)
                     break
                 except TimeoutError:
                     continue

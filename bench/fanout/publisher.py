@@ -4,6 +4,8 @@
 
 Reads one JSON command per line on stdin ({"op": "run", "rate": r, "seconds": s} or
 {"op": "quit"}) and answers one JSON line per run: ticks published, and how long each took.
+A run may ask for `"pad": bytes` of filler per frame and `"filler": true` (the never-readers'
+own symbols instead of the 500).
 
 - project: `frames_publish_rollback_unsafe(frames)`, the pipeline's own call (one
   async_to_sync run of gathered group_sends on the pub/sub layer);
@@ -20,22 +22,22 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench.fanout.common import BARE_CHANNEL_PREFIX, REDIS_URL
+from bench.fanout.common import BARE_CHANNEL_PREFIX, FILLER_SYMBOLS, REDIS_URL
 from bench.fanout.ticks import TickMaker
 
-Publish = Callable[[int], None]  # argument: padding bytes per frame
+Publish = Callable[[TickMaker, int], None]  # arguments: the tick's symbols, padding per frame
 
 
-def project_publisher(maker: TickMaker) -> Publish:
+def project_publisher() -> Publish:
     import django
 
     django.setup()
     from apps.streams.publish import frames_publish_rollback_unsafe
 
-    return lambda pad: frames_publish_rollback_unsafe(maker.encoded(pad))
+    return lambda maker, pad: frames_publish_rollback_unsafe(maker.encoded(pad))
 
 
-def textbook_publisher(maker: TickMaker) -> Publish:
+def textbook_publisher() -> Publish:
     import django
 
     django.setup()
@@ -45,19 +47,19 @@ def textbook_publisher(maker: TickMaker) -> Publish:
     assert layer is not None
     loop = asyncio.new_event_loop()
 
-    async def tick() -> None:
+    async def tick(maker: TickMaker) -> None:
         for group, message in maker.messages():
             await layer.group_send(group, {"type": "asset.update", "message": message})
 
-    return lambda pad: loop.run_until_complete(tick())
+    return lambda maker, pad: loop.run_until_complete(tick(maker))
 
 
-def bare_publisher(maker: TickMaker) -> Publish:
+def bare_publisher() -> Publish:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
 
-    def publish(pad: int) -> None:
+    def publish(maker: TickMaker, pad: int) -> None:
         pipe = client.pipeline(transaction=False)
         for group, text in maker.encoded(pad):
             pipe.publish(BARE_CHANNEL_PREFIX + group, text)
@@ -66,7 +68,9 @@ def bare_publisher(maker: TickMaker) -> Publish:
     return publish
 
 
-def run(publish: Publish, rate: float, seconds: float, pad: int = 0) -> dict[str, float]:
+def run(
+    publish: Publish, maker: TickMaker, rate: float, seconds: float, pad: int = 0
+) -> dict[str, float]:
     """Ticks on a fixed schedule; a late tick goes out at once, none is skipped."""
     durations: list[float] = []
     start = time.monotonic()
@@ -79,7 +83,7 @@ def run(publish: Publish, rate: float, seconds: float, pad: int = 0) -> dict[str
         began = time.monotonic()
         if began >= end:
             break
-        publish(pad)
+        publish(maker, pad)
         durations.append(time.monotonic() - began)
         due += 1 / rate
     elapsed = max(time.monotonic() - start, seconds)
@@ -94,20 +98,24 @@ def run(publish: Publish, rate: float, seconds: float, pad: int = 0) -> dict[str
 
 def main() -> None:
     kind = sys.argv[1]
-    maker = TickMaker()
+    makers = {False: TickMaker(), True: TickMaker(symbols=FILLER_SYMBOLS)}
     builders = {
         "project": project_publisher,
         "textbook": textbook_publisher,
         "bare": bare_publisher,
     }
-    publish = builders[kind](maker)
+    publish = builders[kind]()
     print(json.dumps({"ready": kind}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)
         if command["op"] == "quit":
             break
         result = run(
-            publish, float(command["rate"]), float(command["seconds"]), int(command.get("pad", 0))
+            publish,
+            makers[bool(command.get("filler"))],
+            float(command["rate"]),
+            float(command["seconds"]),
+            int(command.get("pad", 0)),
         )
         print(json.dumps(result), flush=True)
 

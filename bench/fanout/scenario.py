@@ -47,6 +47,9 @@ class Mode:
     nr_seconds: float
     textbook_pace: float
     drain_limit: float
+    settle_seconds: float = 2.0  # pause before reading the server's RSS (then until it holds)
+    fill_rate: float = 4.0  # padded ticks/s that fill the never-readers' buffers (16 in all)
+    burst: bool = True  # run the textbook's 1,000-at-once connection burst
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,12 @@ class Result:
     peak_rss_kib: int = 0
     never: NeverReaders | None = None
     notes: list[str] = field(default_factory=list)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def idle_kib_per_socket(self) -> float:
-        return (self.rss_idle_kib - self.rss_before_kib) / SOCKETS
+        """Per socket that connected: failed ones (the textbook's, under load) hold nothing."""
+        return (self.rss_idle_kib - self.rss_before_kib) / max(1, self.connect.ready)
 
     @property
     def saturation(self) -> Step | None:
@@ -197,8 +202,9 @@ class Run:
             yield
         finally:
             await self.rss.stop()
-            await self.publisher.stop()
-            await self.server.stop()
+            # Measured by now: no need to wait out a slow graceful exit (the textbook's).
+            grace = 1.0 if self.mode.quick else 5.0
+            await asyncio.gather(self.publisher.stop(grace), self.server.stop(grace))
 
     async def ticks(
         self, rate: float, seconds: float, labels: list[str], sample: int = 1
@@ -221,7 +227,8 @@ class Run:
         await asyncio.sleep(max(0.0, began + seconds - 0.05 - time.monotonic()))
         b, cpu_b = await fleet.counts(), self.cpu_snapshot()
         published = await job
-        await self.drain()
+        expected = published["ticks"] * self.readers * PER_SOCKET
+        await self.drain(until=start_counts.updates + expected)
         await fleet.label(None)
         end_counts = await fleet.counts()
         hists = await fleet.hists()
@@ -239,7 +246,6 @@ class Run:
         used = {key: (cpu_b[key] - cpu_a[key]) / span for key in cpu_a}
         loadgen = (b.cpu - a.cpu) / span
         ours = used["server"] + used["publisher"] + used["redis"] + used["me"] + loadgen
-        expected = published["ticks"] * self.readers * PER_SOCKET
         merged = hist_merge(h for by_tag in hists.values() for h in by_tag.values())
         step = Step(
             rate=rate,
@@ -283,25 +289,42 @@ class Run:
             return "core 1 (publisher + load generator)"
         return "unclear (Redis?)"
 
-    async def drain(self) -> None:
-        """Wait until nothing arrives for half a second (bounded)."""
+    async def drain(self, until: int) -> None:
+        """Wait until `until` updates have arrived, or nothing arrives for half a second.
+
+        Bounded by the mode's drain limit. A conflating server never reaches `until`; the
+        quiet half second ends its wait.
+        """
         deadline = time.monotonic() + self.mode.drain_limit
-        last = (await self.fleet.counts()).updates
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
+        last, quiet_since = (await self.fleet.counts()).updates, time.monotonic()
+        while last < until and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
             now = (await self.fleet.counts()).updates
-            if now == last:
+            if now != last:
+                last, quiet_since = now, time.monotonic()
+            elif time.monotonic() - quiet_since >= 0.5:
+                return
+
+    async def settle(self) -> None:
+        """Pause, then wait (bounded) until the server's RSS holds still: idle memory is read."""
+        await asyncio.sleep(self.mode.settle_seconds)
+        last = self.server.rss_kib()
+        for _ in range(8):
+            await asyncio.sleep(0.25)
+            now = self.server.rss_kib()
+            if abs(now - last) < 256:
                 return
             last = now
 
     async def connect_all(self, pace: float) -> Connected:
         indices = list(range(SOCKETS))
         readers, spare = indices[:SPARE_FROM], indices[SPARE_FROM:]
+        # Both at the same pace, one after the other: `pace` sockets/s throughout.
         first = await self.fleet.connect(
-            self.port, readers, tag=READERS, pace=pace * 0.9, batching=self.variant.batching
+            self.port, readers, tag=READERS, pace=pace, batching=self.variant.batching
         )
         second = await self.fleet.connect(
-            self.port, spare, tag=SPARE, pace=pace * 0.1, batching=self.variant.batching
+            self.port, spare, tag=SPARE, pace=pace, batching=self.variant.batching
         )
         return Connected(
             ready=first.ready + second.ready,

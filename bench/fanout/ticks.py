@@ -15,9 +15,9 @@ from bench.fanout.common import TS_FIELD, all_symbols
 class TickMaker:
     """Prices that wander a little each tick, encoded once as the pipeline does."""
 
-    def __init__(self, seed: int = 11) -> None:
+    def __init__(self, seed: int = 11, symbols: list[str] | None = None) -> None:
         self.rng = random.Random(seed)
-        self.symbols = all_symbols()
+        self.symbols = all_symbols() if symbols is None else symbols
         self.groups = [asset_group(symbol) for symbol in self.symbols]
         self.prices = [self.rng.uniform(10, 900) for _ in self.symbols]
 

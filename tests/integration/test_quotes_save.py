@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.alerts.models import Alert
 from apps.market.models import Asset
 from apps.market.pipeline import SymbolLocks, price_batch_fetch
 from apps.market.providers.base import MarketState, Quote
@@ -136,3 +137,13 @@ def test_due_symbols_are_held_watched_always_on_or_fx_and_skip_closed_markets() 
     assert symbols_due(now=NOW) == ["AAPL", "EURUSD=X", "KO"]
     later = NOW + timedelta(hours=1)
     assert "SAP.DE" in symbols_due(now=later)
+
+
+def test_a_symbol_under_a_live_alert_is_due_and_a_paused_one_is_not() -> None:
+    alerted, paused = asset_create("NFLX"), asset_create("ORCL")
+    owner = portfolio_create().owner
+    Alert.objects.create(owner=owner, asset=alerted, condition="above", threshold=Decimal(1))
+    Alert.objects.create(
+        owner=owner, asset=paused, condition="below", threshold=Decimal(1), paused=True
+    )
+    assert symbols_due(now=NOW) == ["NFLX"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from apps.market.providers.base import (
     TRANSIENT_KINDS,
+    Bar,
     FailureKind,
     OutOfTime,
     PriceProvider,
@@ -50,6 +51,13 @@ class ChainResult:
     def retry_after(self) -> float | None:
         waits = [e.retry_after for e in self.errors if isinstance(e, RateLimited) and e.retry_after]
         return max(waits) if waits else None
+
+
+@dataclass
+class HistoryResult(ChainResult):
+    """The chain's answer for daily bars: `bars` per symbol (its `quotes` stay empty)."""
+
+    bars: dict[str, list[Bar]] = field(default_factory=dict)
 
 
 class ProviderChain:
@@ -100,6 +108,61 @@ class ProviderChain:
                     result, [symbol], "chain", "no source covers it", FailureKind.UNSUPPORTED
                 )
         return result
+
+    def history(
+        self, symbols: Sequence[str], days: int, *, deadline: Deadline | None = None
+    ) -> HistoryResult:
+        """Daily bars of each symbol from the first source that has them, failing over as
+        `quotes` does: an open breaker or a passed deadline skips a source, a source that
+        fails (or answers nothing for a symbol) leaves the symbol to the next one."""
+        result = HistoryResult()
+        remaining = list(dict.fromkeys(symbols))
+        for provider in self.providers:
+            covered = [symbol for symbol in remaining if provider.covers(symbol)]
+            if not covered:
+                continue
+            if deadline is not None and deadline.passed:
+                reason = "not asked: the fetch's deadline has passed"
+                self._fail(result, covered, provider.name, reason, FailureKind.OUT_OF_TIME)
+            elif self.breaker.is_open(provider.name):
+                reason = "skipped: circuit open"
+                self._fail(result, covered, provider.name, reason, FailureKind.SOURCE_ERROR)
+            else:
+                with deadline_scope(deadline):
+                    self._ask_history(provider, covered, days, result)
+                remaining = [symbol for symbol in remaining if symbol not in result.bars]
+        for symbol in remaining:
+            if symbol not in result.failures:
+                self._fail(
+                    result, [symbol], "chain", "no source covers it", FailureKind.UNSUPPORTED
+                )
+        return result
+
+    def _ask_history(
+        self, provider: PriceProvider, symbols: list[str], days: int, result: HistoryResult
+    ) -> None:
+        try:
+            batch = provider.history(symbols, days)
+        except ProviderError as error:
+            out_of_time = isinstance(error, OutOfTime)
+            if not out_of_time:
+                self.breaker.record_failure(provider.name)
+                result.errors.append(error)
+            logger.warning("%s history failed for %d symbols: %s", provider.name, len(symbols),
+                           error)  # fmt: skip
+            kind = FailureKind.OUT_OF_TIME if out_of_time else FailureKind.SOURCE_ERROR
+            self._fail(result, symbols, provider.name, str(error), kind)
+            return
+        self.breaker.record_success(provider.name)
+        for symbol in symbols:
+            bars = batch.bars.get(symbol)
+            if bars:  # answered: what earlier sources said of it no longer counts
+                result.bars[symbol] = bars
+                result.failures.pop(symbol, None)
+            elif symbol in batch.failures:
+                result.failures.setdefault(symbol, []).append(batch.failures[symbol])
+            else:
+                self._fail(result, [symbol], provider.name, "no bars for it", FailureKind.NO_DATA)
 
     def _ask(
         self, provider: PriceProvider, symbols: list[str], result: ChainResult, *, lookup: bool

@@ -8,11 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.alerts.evaluation import (
+    alerts_check_portfolios,
+    alerts_check_symbols,
+    portfolio_ids_alerted,
+)
+from apps.market.history import price_history_fetch
 from apps.market.pipeline import BatchSummary, batches_split, price_batch_fetch, price_chain
 from apps.market.providers.base import Quote
-from apps.market.providers.registry import SOURCES, providers_build
+from apps.market.providers.registry import SOURCES
 from apps.market.selectors import symbols_active, symbols_unknown
-from apps.market.services import bars_save
 from apps.market.symbols import InvalidSymbol, symbol_normalize
 from apps.portfolios.services import portfolios_revalue
 
@@ -105,8 +110,18 @@ class Command(BaseCommand):
             done += len(batch)
             self._progress(done, len(symbols))
         if total.changed:
-            portfolios_revalue(symbols=total.changed)
+            self._after_save(total.changed)
         self._summary(total, fetched=fetched, dry_run=dry_run)
+
+    def _after_save(self, changed: list[str]) -> None:
+        """What the feed's tasks do after a save: check alerts, revalue (also the portfolios
+        with alerts nobody watches), check their alerts."""
+        fired = alerts_check_symbols(symbols=changed).fired
+        also = portfolio_ids_alerted(symbols=changed)
+        valuations = portfolios_revalue(symbols=changed, also=also)
+        fired += alerts_check_portfolios(valuations=valuations).fired
+        if fired:
+            self.stdout.write(f"Alerts fired: {len(fired)}")
 
     @staticmethod
     def _quote_line(quote: Quote) -> str:
@@ -131,16 +146,19 @@ class Command(BaseCommand):
             raise CommandError(f"{len(total.failed) + len(total.rejected)} symbol(s) failed")
 
     def _history(self, symbols: list[str], source: str | None, days: int, *, dry_run: bool) -> None:
-        provider = providers_build([source or settings.PRICE_SOURCES[0]])[0]
+        """Daily bars through the source chain, failing over as the charts' fetches do."""
         written = fetched = 0
         failed: dict[str, str] = {}
         done = 0
         for batch in batches_split(symbols, settings.REALTIME_BATCH_SIZE):
-            result = provider.history(batch, days)
-            fetched += sum(len(bars) for bars in result.bars.values())
-            failed |= {symbol: failure.reason for symbol, failure in result.failures.items()}
-            if not dry_run:
-                written += bars_save(bars=result.bars)
+            if dry_run:
+                result = price_chain(source).history(batch, days)
+                fetched += sum(len(bars) for bars in result.bars.values())
+                failed |= {symbol: result.failure_reason(symbol) for symbol in result.failures}
+            else:
+                summary = price_history_fetch(symbols=batch, days=days, source=source)
+                fetched, written = fetched + summary.fetched, written + summary.saved
+                failed |= summary.failed
             done += len(batch)
             self._progress(done, len(symbols))
         self.stdout.write(
