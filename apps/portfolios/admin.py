@@ -2,7 +2,13 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from apps.portfolios.models import Portfolio, Position, Watchlist, WatchlistItem
+from apps.portfolios.models import (
+    Portfolio,
+    PortfolioDailyValue,
+    Position,
+    Watchlist,
+    WatchlistItem,
+)
 
 
 class PositionInline(admin.TabularInline):
@@ -62,3 +68,26 @@ class WatchlistAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Watchlist]:
         queryset = super().get_queryset(request).select_related("owner")
         return queryset.annotate(symbol_total=Count("items"))
+
+
+@admin.register(PortfolioDailyValue)
+class PortfolioDailyValueAdmin(admin.ModelAdmin):
+    """Read-mostly: rows come from the daily task and the backfill. A wrong day may be deleted
+    (the backfill, or the next run on that day, records it again); none is added or edited by
+    hand, which would pass a made-up figure for a recorded one."""
+
+    list_display = ("portfolio", "date", "total_value", "currency", "daily_change", "complete",
+                    "source", "recorded_at")  # fmt: skip
+    list_filter = ("complete", "source", "currency")
+    search_fields = ("portfolio__name", "portfolio__owner__username")
+    date_hierarchy = "date"
+    list_select_related = ("portfolio",)
+    raw_id_fields = ("portfolio",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: PortfolioDailyValue | None = None
+    ) -> bool:
+        return False

@@ -98,3 +98,44 @@ class WatchlistItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} at {self.position} in {self.watchlist_id}"
+
+
+class DailyValueSource(models.TextChoices):
+    DAILY = "daily", "Daily record"  # the beat task, from the live prices after the close
+    BACKFILL = "backfill", "Backfill"  # rebuilt from daily bars, assuming today's positions
+
+
+class PortfolioDailyValue(models.Model):
+    """A portfolio's closing value on one day (a UTC date), in the currency it was valued in.
+
+    A figure none of whose inputs was known is null, and a day with anything missing is
+    recorded incomplete with the reasons in `missing`: a chart shows the gap, never a 0.
+    """
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="daily_values")
+    date = models.DateField(help_text="The UTC date of the day the value closes.")
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    total_value = models.DecimalField(max_digits=28, decimal_places=2, null=True, blank=True)
+    daily_change = models.DecimalField(max_digits=28, decimal_places=2, null=True, blank=True)
+    cost_basis = models.DecimalField(max_digits=28, decimal_places=2, null=True, blank=True)
+    positions = models.PositiveIntegerField(default=0)
+    complete = models.BooleanField()
+    missing = models.JSONField(default=list, blank=True, help_text="What could not be valued.")
+    source = models.CharField(max_length=16, choices=DailyValueSource)
+    as_of = models.DateTimeField(help_text="When the prices it was valued with were read.")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["portfolio", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portfolio", "date"], name="portfolio_daily_value_one_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_value__isnull=False) | Q(complete=False),
+                name="portfolio_daily_value_unknown_is_incomplete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.portfolio_id} on {self.date}"

@@ -23,6 +23,7 @@ from apps.portfolios.requests import portfolio_revalue_request, portfolio_revalu
 from apps.portfolios.selectors import fx_pairs_lacking, portfolio_ids_affected
 from apps.portfolios.updates import portfolio_frames_build
 from apps.portfolios.valuation import PortfolioIds
+from apps.portfolios.value_ring import value_ring_push
 from apps.streams.publish import frames_publish_rollback_unsafe
 from apps.streams.watching import watched_portfolio_ids
 
@@ -152,4 +153,6 @@ def _value_and_publish(portfolio_ids: PortfolioIds) -> list[HeldValuation]:
     valuations = portfolios_value_held(portfolio_ids)
     # Valuing only reads committed rows: nothing to wait for.
     frames_publish_rollback_unsafe(portfolio_frames_build(valuations))
+    # After the push, which matters more: the 1-day chart's points, one round trip per batch.
+    value_ring_push(valuations)
     return valuations

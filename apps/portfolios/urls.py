@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from apps.portfolios.series_api import PortfolioSeriesView
 from apps.portfolios.views import (
     PortfolioCreateView,
     PortfolioDeleteView,
@@ -32,4 +33,9 @@ urlpatterns = [
     ),
     path(f"{POSITION}/edit/", PositionEditView.as_view(), name="position-edit"),
     path(f"{POSITION}/delete/", PositionDeleteView.as_view(), name="position-delete"),
+    path(
+        "api/portfolios/<int:portfolio_id>/series/",
+        PortfolioSeriesView.as_view(),
+        name="portfolio-series",
+    ),
 ]

@@ -370,6 +370,17 @@ REALTIME_CLOSED_MARKET_INTERVAL = env.integer(
 )
 # Prices kept per symbol for sparklines.
 REALTIME_INTRADAY_POINTS = env.integer("REALTIME_INTRADAY_POINTS", 120, maximum=10_000)
+# Values kept per pushed portfolio for its 1-day chart, one per second at most: 2,880 are a day
+# of 30 s ticks (about 100 bytes each in Redis; only portfolios someone watches are pushed).
+PORTFOLIO_INTRADAY_POINTS = env.integer("PORTFOLIO_INTRADAY_POINTS", 2880, maximum=20_000)
+# When the daily record of every portfolio's value runs (UTC, after the US close): the time the
+# beat row gets when the migration creates it; after that, edit the row in /admin.
+PORTFOLIO_VALUES_RECORD_HOUR = env.integer(
+    "PORTFOLIO_VALUES_RECORD_HOUR", 22, minimum=0, maximum=23
+)
+PORTFOLIO_VALUES_RECORD_MINUTE = env.integer(
+    "PORTFOLIO_VALUES_RECORD_MINUTE", 30, minimum=0, maximum=59
+)
 # Symbols and portfolios someone subscribed to within this many seconds count as watched.
 REALTIME_WATCH_TTL = env.integer("REALTIME_WATCH_TTL", 90, maximum=86_400)
 
