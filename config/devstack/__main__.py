@@ -63,9 +63,10 @@ def run_stack(args: argparse.Namespace) -> int:
     try:
         say("Applying migrations")
         manage("migrate", "--noinput", "-v", "1")
-        say("Seeding the demo data (idempotent)")
-        manage("seed_demo")
         sources = os.environ.get("PRICE_SOURCES") or dot_env.get("PRICE_SOURCES") or "simulated"
+        say("Seeding the demo data and its price history (idempotent)")
+        # The history comes from the stack's own first source: the offline market by default.
+        manage("seed_demo", "--source", sources.split(",")[0].strip())
         say(f"Prices from: {sources}" + (
             "  (the offline demo market; PRICE_SOURCES=yahoo for real data)"
             if sources == "simulated" else ""
