@@ -131,6 +131,9 @@ class PortfolioDetailView(PortfolioOwnerMixin, TemplateView):
             initial=_payload_data(valuation),
             # The shape of a row for a position that arrives live (added in another tab).
             blank_holding=BLANK_HOLDING,
+            # The bounds of the rings the charts read, kept as live points are added.
+            intraday_points=settings.REALTIME_INTRADAY_POINTS,
+            value_points=settings.PORTFOLIO_INTRADAY_POINTS,
         )
         return context
 
@@ -278,8 +281,9 @@ class PositionEditView(PositionOwnerMixin, FormView):
 
     def get_initial(self) -> dict[str, Any]:
         return {
-            "quantity": self.position.quantity.normalize(),
-            "cost_basis": self.position.cost_basis.normalize(),
+            # Plain digits: normalize() alone makes 100 "1E+2" in the field.
+            "quantity": f"{self.position.quantity.normalize():f}",
+            "cost_basis": f"{self.position.cost_basis.normalize():f}",
         }
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class DashboardView(TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["login_url"] = resolve_url(settings.LOGIN_URL)
+        context["intraday_points"] = settings.REALTIME_INTRADAY_POINTS  # the sparklines' bound
         user = self.request.user
         if not user.is_authenticated:
             context["watchlist"] = assets_rows(symbols=settings.REALTIME_PUBLIC_SYMBOLS)

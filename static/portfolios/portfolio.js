@@ -2,6 +2,8 @@
 // from each `portfolio_update` over the socket. Rows sort by a click on a column header and
 // stay sorted as values move. An unknown figure is "—" with its reason, never 0 or NaN; a
 // stale price is marked on its row with its age; an incomplete total says what is missing.
+// Charts (static/charts/): the value today and over time, and a sparkline per position,
+// extended by the prices each update carries; a position opened shows its larger chart.
 "use strict";
 
 (() => {
@@ -16,6 +18,39 @@
   const TEXT_KEYS = new Set(["symbol", "name"]);
   let current = JSON.parse(document.getElementById("portfolio-initial").textContent);
   let sort = { key: "symbol", descending: false };
+
+  // --- charts ----------------------------------------------------------------------------------
+
+  const urls = root.dataset;
+  const money = (value) => `${Figures.number(value)} ${root.dataset.currency}`;
+  // A position's price, in its own currency, as its row writes it.
+  const priceOf = (symbol) => (value) => {
+    const row = body.querySelector(`tr[data-symbol="${CSS.escape(symbol)}"]`);
+    const currency = row && row.holding ? ` ${row.holding.currency}` : "";
+    return `${Figures.price(value)}${currency}`;
+  };
+  const charts =
+    urls.sparklinesUrl && typeof AssetCharts !== "undefined"
+      ? AssetCharts.start({
+          root: body,
+          urls: { sparklines: urls.sparklinesUrl, series: urls.seriesUrl, alert: urls.alertUrl },
+          max: Number(urls.ringPoints) || 120,
+          formatFor: priceOf,
+        })
+      : null;
+  const valueCharts =
+    urls.valueSeriesUrl && typeof PortfolioCharts !== "undefined"
+      ? PortfolioCharts.start({
+          name: current.name || "Portfolio",
+          today: document.getElementById("value-today"),
+          performance: document.getElementById("performance"),
+          controls: document.getElementById("performance-controls"),
+          url: urls.valueSeriesUrl,
+          format: money,
+          signed: (value) => `${Figures.signed(value)} ${root.dataset.currency}`,
+          max: Number(urls.valuePoints) || 2880,
+        })
+      : null;
 
   const positionUrl = (which, positionId) =>
     root.dataset[`${which}Url`].replace(/\/0\/(edit|delete)\/$/, `/${positionId}/$1/`);
@@ -59,6 +94,7 @@
     if (!row) {
       row = rowShape.content.firstElementChild.cloneNode(true);
       row.dataset.symbol = holding.symbol;
+      row.querySelectorAll('[data-field="symbol"]').forEach((el) => (el.textContent = holding.symbol));
       body.append(row);
     }
     if (row.dataset.positionId !== String(holding.position_id)) {
@@ -109,8 +145,15 @@
 
   function rowsRender(holdings) {
     const symbols = new Set(holdings.map((h) => h.symbol));
-    for (const row of [...body.rows]) if (!symbols.has(row.dataset.symbol)) row.remove();
+    // A position's opened chart is a row of its own, named by `data-chart-for`.
+    for (const row of [...body.rows]) {
+      if (!symbols.has(row.dataset.symbol || row.dataset.chartFor)) row.remove();
+    }
     holdings.forEach(rowRender);
+    if (charts) {
+      holdings.forEach((h) => charts.tick(h.symbol, h.price, h.quote_time));
+      charts.load();
+    }
     root.querySelector('[data-field="empty"]').hidden = holdings.length > 0;
   }
 
@@ -131,6 +174,7 @@
     const rows = [...body.rows].filter((row) => row.holding);
     const sorted = [...rows].sort(compare);
     if (sorted.some((row, index) => row !== rows[index])) body.append(...sorted);
+    if (charts) charts.follow();
     for (const th of table.tHead.rows[0].cells) {
       const button = th.querySelector("[data-sort]");
       if (button && button.dataset.sort === sort.key) {
@@ -164,6 +208,7 @@
     // Never step back: a cached snapshot older than what is shown is not news.
     if (current && current.as_of && Date.parse(data.as_of) < Date.parse(current.as_of)) return;
     render(data);
+    if (valueCharts) valueCharts.update(data);
     Figures.flash(summary.querySelector('[data-field="total_value"]'));
   }
 
@@ -188,6 +233,7 @@
     },
     onMessage(message) {
       if (message.type === "portfolio_update") update(message.data);
+      else if (message.type === "history_ready" && charts) charts.historyReady(message.data);
       else if (message.type === "subscribed" && message.data.portfolio_id === portfolioId) live("");
       else if (message.type === "error" && message.data.request_type === "subscribe_portfolio") {
         refused(message);

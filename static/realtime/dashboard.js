@@ -2,7 +2,8 @@
 // the public market list) and the portfolio cards; updates fill them in. A value the server
 // does not know arrives as null with its reason: it is shown as "—" with that reason, never
 // as 0 or NaN; a value flagged stale is shown as stale, with why. Colour is never the only
-// signal: a sign and an arrow go with every change.
+// signal: a sign and an arrow go with every change. Signed in, each row has a sparkline of
+// today's prices, extended by each update, and opens a larger chart (static/charts/).
 "use strict";
 
 (() => {
@@ -181,6 +182,7 @@
     const before = latest.get(data.symbol);
     latest.set(data.symbol, data);
     feedUpdated(data.symbol, data.source);
+    if (charts) charts.tick(data.symbol, data.price, data.quote_time);
     const row = rowOf(data.symbol);
     if (!row) return;
     rowRender(row, data);
@@ -329,12 +331,22 @@
     rowNotLive(symbol, REFUSALS[code] || (message.data && message.data.message) || code);
   }
 
+  // A socket back after a drop: the sparklines missed the prices of the gap, read them again.
+  let wasLive = false;
+  function stateChanged(state, detail) {
+    stateShow(state, detail);
+    if (state !== "live") return;
+    if (wasLive && charts) charts.reload();
+    wasLive = true;
+  }
+
   const realtime = new RealtimeSocket({
-    onState: stateShow,
+    onState: stateChanged,
     onReply: subscribeReply,
     onMessage(message) {
       if (message.type === "asset_update") assetUpdate(message.data);
       else if (message.type === "portfolio_update") portfolioUpdate(message.data);
+      else if (message.type === "history_ready" && charts) charts.historyReady(message.data);
       else if (message.type === "error") console.warn("realtime:", message.data);
     },
   });
@@ -360,6 +372,32 @@
   const problem = byId("watchlist-problem");
   const status = byId("watchlist-status");
 
+  // --- charts: a sparkline per row, a chart under an opened row (signed in only) ---------------
+
+  // A value of `symbol` written as its row writes its price.
+  const formatFor = (symbol) => (value) => {
+    const row = rowOf(symbol);
+    const data = latest.get(symbol);
+    return amount(value, {
+      currency: (data && data.currency) || (row && row.dataset.currency),
+      assetType: (row && row.dataset.assetType) || "stock",
+      reference: value,
+    });
+  };
+  const charts =
+    section && section.dataset.sparklinesUrl && typeof AssetCharts !== "undefined"
+      ? AssetCharts.start({
+          root: document.querySelector("main"),
+          urls: {
+            sparklines: section.dataset.sparklinesUrl,
+            series: section.dataset.seriesUrl,
+            alert: section.dataset.alertUrl,
+          },
+          max: Number(section.dataset.ringPoints) || 120,
+          formatFor,
+        })
+      : null;
+
   function say(text) {
     if (status) status.textContent = text;
   }
@@ -373,8 +411,10 @@
   }
 
   function emptiesShow() {
-    byId("watchlist-empty").hidden = watchRows.rows.length > 0;
-    if (heldRows) byId("held").hidden = heldRows.rows.length === 0;
+    // Quote rows only: an opened chart is a row of its own.
+    const quotes = (body) => body.querySelectorAll("tr[data-symbol]").length;
+    byId("watchlist-empty").hidden = quotes(watchRows) > 0;
+    if (heldRows) byId("held").hidden = quotes(heldRows) === 0;
   }
 
   // A row for `item` ({symbol, name, asset_type, currency}) from one of the page's templates.
@@ -410,16 +450,26 @@
     justAdded.set(item.symbol, 3);
     watchAsset(item.symbol);
     emptiesShow();
+    if (charts) {
+      charts.follow();
+      charts.load();
+    }
     say(`${item.symbol} added to your watchlist.`);
   }
 
   function removed(row, stillHeld) {
     const item = itemOf(row);
-    const next = row.nextElementSibling || row.previousElementSibling;
+    const beside = (step) => {
+      let other = row[step];
+      while (other && !other.dataset.symbol) other = other[step]; // past an opened chart
+      return other;
+    };
+    const next = beside("nextElementSibling") || beside("previousElementSibling");
     row.remove();
     if (stillHeld && heldRows) heldRows.append(rowBuild("held", item));
     else unwatchAsset(item.symbol);
     emptiesShow();
+    if (charts) charts.follow();
     const focus = next ? next.querySelector("button.remove") : byId("watchlist-symbol");
     if (focus) focus.focus();
     say(`${item.symbol} removed from your watchlist.`);
@@ -430,6 +480,7 @@
       const row = rowOf(each);
       if (row && row.parentElement === watchRows) watchRows.append(row);
     }
+    if (charts) charts.follow();
     // Moving a row takes the focus from its button: give it back.
     const again = rowOf(symbol)?.querySelector(`button[value="${pressed.value}"]`);
     if (again) again.focus();
@@ -525,4 +576,5 @@
     }),
   );
   realtime.connect();
+  if (charts) charts.load();
 })();

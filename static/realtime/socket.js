@@ -50,6 +50,18 @@ class RealtimeSocket {
     this.onState("connecting");
     const socket = new WebSocket(this.url);
     this.socket = socket;
+    // Every instance ever connected: a page module (the alert notice) opens its own only
+    // where the page has none. A person's `alert` is re-dispatched as a DOM event for it.
+    (RealtimeSocket.opened ||= new Set()).add(this);
+    socket.addEventListener("message", (event) => {
+      // Cheap test first: every frame is {"type": ..., ...} as encoded once by the server.
+      if (socket === this.socket && event.data.startsWith('{"type":"alert"')) {
+        const message = JSON.parse(event.data);
+        if (message.type === "alert") {
+          document.dispatchEvent(new CustomEvent("realtime:alert", { detail: message }));
+        }
+      }
+    });
     // A socket replaced by a newer one (disconnect then connect) no longer speaks for us.
     const current = () => socket === this.socket;
     socket.addEventListener("open", () => {

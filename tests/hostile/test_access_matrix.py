@@ -23,6 +23,7 @@ import httpx
 import orjson
 import pytest
 import websockets
+from django.contrib.admin import ModelAdmin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
@@ -39,8 +40,15 @@ from rest_framework.authtoken.models import Token
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from apps.alerts.models import Alert, AlertEvent
 from apps.market.models import Asset, PriceBar
-from apps.portfolios.models import Portfolio, Position, Watchlist, WatchlistItem
+from apps.portfolios.models import (
+    Portfolio,
+    PortfolioDailyValue,
+    Position,
+    Watchlist,
+    WatchlistItem,
+)
 from apps.realtime.protocol import ClientType
 from apps.realtime.routing import websocket_urlpatterns
 from apps.streams.frames import frame_encode
@@ -169,11 +177,56 @@ MATRIX: dict[str, Access] = {
     ),
     "watchlist/<str:symbol>/move/": Access(get=every(NOT_ALLOWED), post=owner_only(REDIRECT)),
     "watchlist/<str:symbol>/remove/": Access(get=every(NOT_ALLOWED), post=owner_only(REDIRECT)),
+    # Alerts: each person's own. The owner's alert (on the owner's portfolio) is a 404 to
+    # anyone else, GET and POST alike; an empty form is answered with its errors (200); the
+    # owner's POST to pause toggles it (303 back); delete is tried only by those refused.
+    "alerts/": Access(get={**every(OK), Role.ANONYMOUS: LOGIN}),
+    "alerts/new/": Access(
+        get={**every(OK), Role.ANONYMOUS: LOGIN}, post={**every(OK), Role.ANONYMOUS: LOGIN}
+    ),
+    "alerts/<int:alert_id>/edit/": Access(get=owner_only(), post=owner_only()),
+    "alerts/<int:alert_id>/delete/": Access(get=owner_only(), post=refused_owner()),
+    "alerts/<int:alert_id>/pause/": Access(
+        get={**every(NOT_ALLOWED), Role.ANONYMOUS: LOGIN}, post=owner_only(REDIRECT)
+    ),
+    "api/alerts/": Access(
+        get={**every(OK), Role.ANONYMOUS: DENIED},
+        post={**every(INVALID), Role.ANONYMOUS: DENIED},
+        json_errors=True,
+    ),
+    "api/alerts/events/": Access(
+        get={**every(OK), Role.ANONYMOUS: DENIED},
+        post={**every(NOT_ALLOWED), Role.ANONYMOUS: DENIED},
+        json_errors=True,
+    ),
+    "api/alerts/<api_id:alert_id>/": Access(
+        get={**owner_only(), Role.ANONYMOUS: DENIED},
+        post={**every(NOT_ALLOWED), Role.ANONYMOUS: DENIED},
+        json_errors=True,
+    ),
+    # A portfolio's value series: the owner's alone (anyone else's is a JSON 404), reads only.
+    "api/portfolios/<int:portfolio_id>/series/": Access(
+        get={**owner_only(), Role.ANONYMOUS: DENIED},
+        post={**every(NOT_ALLOWED), Role.ANONYMOUS: DENIED},
+        query="range=1m",
+        json_errors=True,
+    ),
     "api/realtime/force_price_update/": Access(
         get={**every(NOT_ALLOWED), Role.ANONYMOUS: DENIED},
         post={**every(ACCEPTED), Role.ANONYMOUS: DENIED},
         body={"symbols": ["AAPL"]},
         json_errors=True,
+    ),
+    # Chart series: any signed-in caller (prices are public to them), reads only; a daily
+    # range whose bars are missing answers `loading` and queues a fetch (no worker runs here).
+    "api/market/assets/<anytext:symbol>/series/": Access(
+        get={**every(OK), Role.ANONYMOUS: DENIED},
+        post={**every(NOT_ALLOWED), Role.ANONYMOUS: DENIED},
+        query="range=1m",
+        json_errors=True,
+    ),
+    "api/market/sparklines/": Access(
+        get={**every(OK), Role.ANONYMOUS: DENIED}, query="symbols=AAPL,OWNWATCH", json_errors=True
     ),
 }
 
@@ -202,6 +255,8 @@ ADMIN_RULES: dict[str, Access] = {
         get={**dict.fromkeys(NON_STAFF, REDIRECT), Role.STAFF: NOT_ALLOWED},
         post=dict.fromkeys(NON_STAFF, REDIRECT),
     ),
+    # A model whose rows only the system writes (recorded values): nobody may add one.
+    "add_refused": Access(get=staff_only(DENIED), post=dict.fromkeys(NON_STAFF, LOGIN)),
     "object_redirect": Access(get=staff_only(REDIRECT)),  # <model>/<id>/ -> .../change/
     "catch_all": Access(get=staff_only(NOT_FOUND)),
 }
@@ -250,6 +305,10 @@ def admin_kind(route: Route) -> str | None:
     if model_admin is not None:
         meta = model_admin.model._meta
         kind = short.removeprefix(f"{meta.app_label}_{meta.model_name}_")
+        # An admin that overrides the permission refuses adding outright (none does otherwise).
+        refuses_adding = type(model_admin).has_add_permission is not ModelAdmin.has_add_permission
+        if kind == "add" and refuses_adding:
+            return "add_refused"
         return kind if kind in ADMIN_RULES and kind != short else None
     return None
 
@@ -331,6 +390,15 @@ def cast() -> Cast:
     portfolio = portfolio_create(owner=owner, name=marker)
     portfolio_create(owner=other, name="Someone else's")
     position = position_create(portfolio, asset)
+    PortfolioDailyValue.objects.create(
+        portfolio=portfolio, date=date(2026, 1, 2), total_value=Decimal("10"),
+        cost_basis=Decimal("5"), currency="USD", complete=True, source="daily",
+        as_of=timezone.now(), recorded_at=timezone.now(),
+    )  # fmt: skip
+    alert = Alert.objects.create(owner=owner, portfolio=portfolio, condition="above", threshold=1)
+    AlertEvent.objects.create(alert=alert, owner=owner, target=marker, condition="above",
+                              threshold=1, value=2, currency="USD", message=f"{marker} rose",
+                              fired_at=timezone.now())  # fmt: skip
     watchlist = Watchlist.objects.create(owner=owner)  # the owner's alone: OWNER_WATCHED
     WatchlistItem.objects.create(watchlist=watchlist, asset=asset_create(OWNER_WATCHED), position=0)
     users: dict[Role, User | None] = {Role.ANONYMOUS: None, Role.OTHER: other,
@@ -367,6 +435,8 @@ def concrete_url(route: Route, cast: Cast) -> str:
             kwargs[name] = str(cast.position.pk)
         elif name == "symbol":
             kwargs[name] = OWNER_WATCHED
+        elif name == "alert_id":  # the owner's alert (on the owner's portfolio)
+            kwargs[name] = str(Alert.objects.filter(owner=cast.users[Role.OWNER]).get().pk)
     if route.name and "object_id" not in kwargs and "content_type_id" in kwargs:
         kwargs["object_id"] = str(cast.portfolio.pk)
     return reverse(route.name, kwargs=kwargs) if route.name else "/" + route.route

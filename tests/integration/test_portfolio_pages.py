@@ -383,3 +383,15 @@ def test_a_rename_asks_for_the_portfolio_to_be_pushed_again_once_committed(
 
     assert callbacks
     assert ("workers.tasks.revalue_portfolio", [portfolio.pk]) in queued_tasks()
+
+
+def test_editing_a_round_position_shows_plain_digits_not_an_exponent() -> None:
+    user = user_create()
+    portfolio = portfolio_create(owner=user)
+    position = position_create(portfolio, asset_create("KO"), "100", "1000")
+
+    form = client_for(user).get(reverse("position-edit", args=[portfolio.pk, position.pk]))
+
+    assert 'value="100"' in form.text
+    assert 'value="1000"' in form.text
+    assert "E+" not in form.text
