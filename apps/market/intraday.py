@@ -1,33 +1,68 @@
-"""A short ring of recent prices per symbol in Redis, for sparklines."""
+"""Today's prices per symbol in Redis, for sparklines and the 1-day chart.
+
+A Redis list per symbol, newest first: one point per REALTIME_INTRADAY_STEP_SECONDS (a price
+in the same step as the newest point replaces it, so the ring ends on the latest price and a
+fast feed never crowds the morning out of the bound), at most REALTIME_INTRADAY_POINTS (a day
+of one-minute steps by default), expiring two days after its last write. A point is stored as
+"<step>|<epoch seconds>:<price>"; the step prefix is what the replace compares.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from django.conf import settings
+from redis.commands.core import Script
 
 from apps.market.providers.base import Quote
 from config.redis_client import redis_client, redis_key
 
 RING_EXPIRY_SECONDS = 2 * 86_400
 
+# KEYS[1] the ring; ARGV: the step's prefix ("<step>|"), the point, the bound, the expiry.
+_PUSH = """
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head and string.sub(head, 1, #ARGV[1]) == ARGV[1] then
+  redis.call('LSET', KEYS[1], 0, ARGV[2])
+else
+  redis.call('LPUSH', KEYS[1], ARGV[2])
+  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+"""
+
+
+@cache
+def _push_script() -> Script:
+    """Run by its hash; redis-py loads it first when Redis does not know it (a restart)."""
+    return redis_client().register_script(_PUSH)
+
+
+def intraday_key(symbol: str) -> str:
+    return redis_key("ring", symbol)
+
 
 def intraday_push(quotes: Sequence[Quote]) -> None:
-    """Append each quote's (time, price) to its symbol's ring, newest first, one round trip."""
+    """Keep each quote's (time, price) as its symbol's newest point, one round trip."""
     if not quotes:
         return
-    points = settings.REALTIME_INTRADAY_POINTS
+    step, bound = settings.REALTIME_INTRADAY_STEP_SECONDS, settings.REALTIME_INTRADAY_POINTS
+    script = _push_script()
     pipe = redis_client().pipeline(transaction=False)
     for quote in quotes:
-        key = redis_key("ring", quote.symbol)
-        pipe.lpush(key, f"{int(quote.quote_time.timestamp())}:{quote.price}")
-        pipe.ltrim(key, 0, points - 1)
-        pipe.expire(key, RING_EXPIRY_SECONDS)
+        stamp = int(quote.quote_time.timestamp())
+        prefix = f"{stamp // step}|"
+        script(
+            keys=[intraday_key(quote.symbol)],
+            args=[prefix, f"{prefix}{stamp}:{quote.price}", bound, RING_EXPIRY_SECONDS],
+            client=pipe,
+        )
     pipe.execute()
 
 
 def intraday_get(symbol: str) -> list[tuple[int, str]]:
     """Oldest first: [(epoch seconds, price text), ...]."""
-    raw: list[str] = redis_client().lrange(redis_key("ring", symbol), 0, -1)  # type: ignore[assignment]  # decode_responses=True
-    points = [item.split(":", 1) for item in reversed(raw)]
+    raw: list[str] = redis_client().lrange(intraday_key(symbol), 0, -1)  # type: ignore[assignment]  # decode_responses=True
+    points = [item.rsplit("|", 1)[-1].split(":", 1) for item in reversed(raw)]
     return [(int(stamp), price) for stamp, price in points]

@@ -33,6 +33,9 @@ RANGE_DAYS = {SeriesRange.MONTH: 30, SeriesRange.HALF_YEAR: 182, SeriesRange.YEA
 # Real markets skip weekends and holidays (Easter closes some for four days in a row), and a
 # source's newest bar may be yesterday's: bars within this many days of either end cover it.
 COVER_SLACK_DAYS = 5
+# A sparkline gets at most this many of the ring's points (evenly over its day, ending on the
+# latest): a full day's ring for 30 rows would be megabytes.
+SPARKLINE_POINTS = 240
 
 
 class SeriesStatus(StrEnum):
@@ -126,9 +129,19 @@ def sparklines_get(*, symbols: Iterable[str]) -> dict[str, AssetSeries]:
     now = datetime.now(UTC)
     assets = Asset.objects.filter(symbol__in=list(symbols))
     return {
-        asset.symbol: asset_series_get(asset=asset, range_=SeriesRange.DAY, now=now)
+        asset.symbol: _thinned(asset_series_get(asset=asset, range_=SeriesRange.DAY, now=now))
         for asset in assets
     }
+
+
+def _thinned(series: AssetSeries, limit: int = SPARKLINE_POINTS) -> AssetSeries:
+    """At most `limit` points spread evenly over the series, the latest always kept."""
+    points = series.points
+    if len(points) <= limit:
+        return series
+    stride = len(points) / limit
+    kept = [points[int(index * stride)] for index in range(limit - 1)] + [points[-1]]
+    return replace(series, points=kept)
 
 
 def _stale_reason(asset: Asset) -> str:
@@ -140,6 +153,8 @@ def _stale_reason(asset: Asset) -> str:
 
 
 def _intraday(series: AssetSeries) -> AssetSeries:
+    """The ring is the day: a day of steps while the market trades, the last session's after
+    it closes (expired two days after the last price)."""
     points = [
         SeriesPoint(datetime.fromtimestamp(stamp, UTC), Decimal(price))
         for stamp, price in intraday_get(series.symbol)

@@ -368,8 +368,11 @@ REALTIME_STALE_AFTER = env.integer("REALTIME_STALE_AFTER", 0, minimum=0, maximum
 REALTIME_CLOSED_MARKET_INTERVAL = env.integer(
     "REALTIME_CLOSED_MARKET_INTERVAL", 1800, maximum=86_400
 )
-# Prices kept per symbol for sparklines.
-REALTIME_INTRADAY_POINTS = env.integer("REALTIME_INTRADAY_POINTS", 120, maximum=10_000)
+# Today's prices per symbol (sparklines, the 1-day chart): one point per step (the latest
+# price in a step replaces the one before), at most this many: a day of minutes, ~40 KB per
+# symbol in Redis.
+REALTIME_INTRADAY_STEP_SECONDS = env.integer("REALTIME_INTRADAY_STEP_SECONDS", 60, minimum=1)
+REALTIME_INTRADAY_POINTS = env.integer("REALTIME_INTRADAY_POINTS", 1440, maximum=10_000)
 # Values kept per pushed portfolio for its 1-day chart, one per second at most: 2,880 are a day
 # of 30 s ticks (about 100 bytes each in Redis; only portfolios someone watches are pushed).
 PORTFOLIO_INTRADAY_POINTS = env.integer("PORTFOLIO_INTRADAY_POINTS", 2880, maximum=20_000)

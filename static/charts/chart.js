@@ -40,7 +40,8 @@ const Charts = (() => {
 
   // Appends `point` unless it is older than the last one (a snapshot repeated); a point in
   // the same second replaces the last, as the server's rings keep one point per second (so
-  // a live price already read from the ring is not drawn twice). Keeps at most `max`.
+  // a live price already read from the ring is not drawn twice). Keeps at most `max`, by
+  // thinning the older half (`thin`), so the line keeps its whole span.
   function appendTo(list, point, max) {
     const last = list[list.length - 1];
     const second = (t) => Math.floor(t / 1000);
@@ -49,8 +50,18 @@ const Charts = (() => {
       if (last.v === point.v) return false;
       list[list.length - 1] = point;
     } else list.push(point);
-    if (list.length > max) list.splice(0, list.length - max);
+    if (list.length > max) thin(list, max);
     return true;
+  }
+
+  // Over the bound, every second point of the older half goes: today since the morning stays
+  // on the line, with less detail where it is oldest (as the server thins sparklines).
+  function thin(list, max) {
+    while (list.length > max) {
+      const half = Math.floor(list.length / 2);
+      const kept = list.slice(0, half).filter((_, index) => index % 2 === 0);
+      list.splice(0, half, ...kept);
+    }
   }
 
   const PERCENT = new Intl.NumberFormat(undefined, {

@@ -19,6 +19,7 @@ from apps.market.intraday import intraday_push
 from apps.market.models import Asset, PriceBar
 from apps.market.providers.base import MarketState, Quote
 from apps.market.requests import PRICE_HISTORY_TASK
+from apps.market.series import SPARKLINE_POINTS
 from config.celery import app
 from config.redis_client import redis_client, redis_key
 from tests.factories import asset_priced, user_create
@@ -313,3 +314,33 @@ def test_the_schema_documents_both_endpoints(api: APIClient) -> None:
     assert {"200", "400", "404"} <= set(series["responses"])
     sparklines = schema["paths"]["/api/market/sparklines/"]["get"]
     assert [p["name"] for p in sparklines["parameters"]] == ["symbols"]
+
+
+def test_prices_within_one_step_keep_one_point_the_latest(api: APIClient, aapl: Asset) -> None:
+    start = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)  # a step (60 s) boundary
+    for seconds, price in [(0, "189.10"), (20, "189.30"), (59, "189.50"), (60, "189.90")]:
+        intraday_push([quote_at("AAPL", price, start + timedelta(seconds=seconds))])
+
+    points = api.get(series_url("AAPL", "1d")).json()["points"]
+
+    assert points == [
+        {"t": "2026-03-02T14:30:59.000Z", "v": 189.5},
+        {"t": "2026-03-02T14:31:00.000Z", "v": 189.9},
+    ]
+
+
+def test_a_sparkline_spreads_a_full_day_over_its_points_ending_on_the_latest(
+    api: APIClient, aapl: Asset
+) -> None:
+    start = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+    quotes = [quote_at("AAPL", f"{180 + n / 100:.2f}", start + timedelta(minutes=n))
+              for n in range(1440)]  # fmt: skip
+    intraday_push(quotes)  # one batch: each point still lands in its own step
+
+    day = api.get(series_url("AAPL", "1d")).json()["points"]
+    spark = api.get("/api/market/sparklines/?symbols=AAPL").json()["series"]["AAPL"]["points"]
+
+    assert len(day) == 1440
+    assert len(spark) == SPARKLINE_POINTS
+    assert spark[0] == day[0]
+    assert spark[-1] == day[-1]
