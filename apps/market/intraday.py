@@ -62,7 +62,15 @@ def intraday_push(quotes: Sequence[Quote]) -> None:
 
 
 def intraday_get(symbol: str) -> list[tuple[int, str]]:
-    """Oldest first: [(epoch seconds, price text), ...]."""
+    """Oldest first: [(epoch seconds, price text), ...], one per second.
+
+    Pushed newest first, but not always in time order: two workers may save out of order, and
+    a late quote lands on top of newer ones. So the points are sorted here; of two in the same
+    second, the one pushed last wins.
+    """
     raw: list[str] = redis_client().lrange(intraday_key(symbol), 0, -1)  # type: ignore[assignment]  # decode_responses=True
-    points = [item.rsplit("|", 1)[-1].split(":", 1) for item in reversed(raw)]
-    return [(int(stamp), price) for stamp, price in points]
+    by_second: dict[int, str] = {}
+    for item in reversed(raw):
+        stamp, price = item.rsplit("|", 1)[-1].split(":", 1)
+        by_second[int(stamp)] = price
+    return sorted(by_second.items())

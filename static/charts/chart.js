@@ -35,7 +35,8 @@ const Charts = (() => {
         cost: known(p.cost_basis) ? Number(p.cost_basis) : null,
         gain: known(p.gain) ? Number(p.gain) : null,
       }))
-      .filter((p) => Number.isFinite(p.t));
+      .filter((p) => Number.isFinite(p.t))
+      .sort((a, b) => a.t - b.t); // a line is drawn left to right, whatever order came
   }
 
   // Appends `point` unless it is older than the last one (a snapshot repeated); a point in

@@ -344,3 +344,15 @@ def test_a_sparkline_spreads_a_full_day_over_its_points_ending_on_the_latest(
     assert len(spark) == SPARKLINE_POINTS
     assert spark[0] == day[0]
     assert spark[-1] == day[-1]
+
+
+def test_one_day_is_in_time_order_even_when_prices_were_saved_out_of_order(
+    api: APIClient, aapl: Asset
+) -> None:
+    start = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+    for minutes, price in [(5, "190.00"), (1, "189.00"), (3, "189.50")]:  # a late worker
+        intraday_push([quote_at("AAPL", price, start + timedelta(minutes=minutes))])
+
+    points = api.get(series_url("AAPL", "1d")).json()["points"]
+
+    assert [point["v"] for point in points] == [189.0, 189.5, 190.0]
