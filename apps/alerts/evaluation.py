@@ -28,8 +28,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, localcontext
-from enum import StrEnum
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -49,43 +48,18 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThan, LessThanOrEqu
 from apps.alerts.messages import alert_message
 from apps.alerts.models import Alert, AlertCondition, AlertEvent, AlertState
 from apps.alerts.push import Firing, alert_firings_push_on_commit
+from apps.alerts.rules import (
+    HUNDRED,
+    Decision,
+    Reading,
+    alert_decision,
+    valuation_reading,
+)
 from apps.market.feed import stale_after_seconds
-from apps.market.models import Asset
-from apps.market.updates import asset_is_stale
-from apps.portfolios.holdings import HeldValuation
 from apps.portfolios.selectors import portfolio_ids_affected
 from apps.portfolios.valuation import Valuation
 
 logger = logging.getLogger("personal_finance.realtime.alerts")
-
-HUNDRED = Decimal(100)
-PERCENT = Decimal("0.0001")
-PERCENT_LIMIT = Decimal("1e8")  # AlertEvent.change_percent holds 12 digits, 4 decimals
-# Products of two 24-digit decimals must not round before they are compared.
-PRECISION = 60
-
-
-class Decision(StrEnum):
-    FIRE = "fire"
-    REARM = "rearm"
-    KEEP = "keep"
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A current value an alert is checked against, and the day's move: `change` since
-    `base` (the previous close, or the portfolio's opening value); None when unknown."""
-
-    value: Decimal
-    change: Decimal | None = None
-    base: Decimal | None = None
-
-    @property
-    def change_percent(self) -> Decimal | None:
-        if self.change is None or not self.base:
-            return None
-        percent = (self.change / self.base * HUNDRED).quantize(PERCENT)
-        return percent if abs(percent) < PERCENT_LIMIT else None
 
 
 @dataclass
@@ -97,87 +71,6 @@ class AlertCheckSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# --- the rules, in Python ----------------------------------------------------------------
-
-
-def _move(reading: Reading) -> tuple[Decimal, Decimal] | None:
-    """(|change| x 100, base): the day's move in percent is their quotient."""
-    if reading.change is None or reading.base is None or reading.base <= 0:
-        return None
-    return abs(reading.change) * HUNDRED, reading.base
-
-
-def crosses(*, condition: str, threshold: Decimal, reading: Reading) -> bool:
-    """At or beyond the threshold now: at it counts ("rises to or above")."""
-    if condition == AlertCondition.ABOVE:
-        return reading.value >= threshold
-    if condition == AlertCondition.BELOW:
-        return reading.value <= threshold
-    move = _move(reading)
-    return move is not None and move[0] >= threshold * move[1]
-
-
-def rearms(*, condition: str, threshold: Decimal, margin: Decimal, reading: Reading) -> bool:
-    """Back inside the threshold by at least `margin` (percent of the threshold; percentage
-    points for a move). On the margin's line counts; on the threshold itself never does."""
-    value = reading.value
-    if condition == AlertCondition.ABOVE:
-        return value < threshold and value * HUNDRED <= threshold * (HUNDRED - margin)
-    if condition == AlertCondition.BELOW:
-        return value > threshold and value * HUNDRED >= threshold * (HUNDRED + margin)
-    move = _move(reading)
-    if move is None:
-        return False
-    moved, base = move
-    # A margin as wide as the threshold leaves only a flat day (a new previous close).
-    return moved < threshold * base and moved <= max(threshold - margin, Decimal(0)) * base
-
-
-def alert_decision(
-    *,
-    state: str,
-    paused: bool,
-    condition: str,
-    threshold: Decimal,
-    margin: Decimal,
-    reading: Reading | None,
-) -> Decision:
-    """What one alert does on one reading (None: no current value, so nothing changes)."""
-    if paused or reading is None:
-        return Decision.KEEP
-    with localcontext(prec=PRECISION):
-        if state == AlertState.ARMED and crosses(
-            condition=condition, threshold=threshold, reading=reading
-        ):
-            return Decision.FIRE
-        if state == AlertState.FIRED and rearms(
-            condition=condition, threshold=threshold, margin=margin, reading=reading
-        ):
-            return Decision.REARM
-    return Decision.KEEP
-
-
-def asset_reading(asset: Asset, *, now: datetime, stale_after: float) -> Reading | None:
-    """The saved price as an alert reads it; None when missing or stale."""
-    price, previous = asset.current_price, asset.previous_close
-    if price is None or asset_is_stale(asset, now=now, stale_after=stale_after):
-        return None
-    return Reading(price, None if previous is None else price - previous, previous)
-
-
-def valuation_reading(valuation: Valuation) -> Reading | None:
-    """A portfolio's value as an alert reads it; None unless complete and current (each
-    position's price too: a held price older than the staleness threshold makes it stale)."""
-    total, change = valuation.total_value, valuation.daily_change
-    if total is None or not valuation.complete or valuation.stale:
-        return None
-    if isinstance(valuation, HeldValuation) and any(h.stale for h in valuation.holdings):
-        return None
-    if change is None:
-        return Reading(total)
-    return Reading(total, change, total - change - (valuation.value_unchanged or 0))
 
 
 # --- the same rules, in SQL over an alert's asset ----------------------------------------

@@ -19,14 +19,12 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from apps.alerts.evaluation import (
-    Decision,
-    alert_decision,
     alerts_check_portfolios,
     alerts_check_symbols,
-    asset_reading,
     portfolio_ids_alerted,
 )
 from apps.alerts.models import Alert, AlertEvent
+from apps.alerts.rules import Decision, alert_decision, asset_reading
 from apps.market.feed import stale_after_seconds
 from apps.market.models import Asset
 from apps.portfolios.models import Portfolio, Position

@@ -10,14 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from apps.alerts.evaluation import (
+from apps.alerts.messages import alert_message, amount_text
+from apps.alerts.rules import (
     Decision,
     Reading,
     alert_decision,
     asset_reading,
     valuation_reading,
 )
-from apps.alerts.messages import alert_message, amount_text
 from apps.market.models import Asset
 from apps.portfolios.holdings import HeldValuation
 from apps.portfolios.valuation import Valuation
