@@ -42,6 +42,7 @@ lint: $(STAMP) ## ruff, mypy and the import contracts (the architecture, checked
 .PHONY: bench
 bench: $(STAMP) ## run the benchmarks (quick mode)
 	$(BIN)/python -m bench.revaluation --quick
+	$(BIN)/python -m bench.revaluation_tick --quick
 	$(BIN)/python -m bench.pipeline --quick
 	$(BIN)/python -m bench.publish --quick
 	$(BIN)/python -m bench.alerts --quick

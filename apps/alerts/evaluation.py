@@ -394,5 +394,11 @@ def portfolio_ids_alerted(*, symbols: Sequence[str]) -> set[int]:
     """Portfolios with a live alert whose value these symbols change: the revaluation values
     them even when nobody watches them (`portfolios_revalue(also=...)`)."""
     # From the few alerted portfolios to their positions, not from every position of the symbols.
-    alerted = Alert.objects.filter(paused=False, portfolio__isnull=False).values("portfolio_id")
-    return set(portfolio_ids_affected(symbols).filter(portfolio_id__in=alerted))
+    alerted = set(
+        Alert.objects.filter(paused=False, portfolio__isnull=False).values_list(
+            "portfolio_id", flat=True
+        )
+    )
+    if not alerted:
+        return set()
+    return set(portfolio_ids_affected(symbols, among=alerted))

@@ -7,42 +7,56 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import F, Max, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from apps.market.models import Asset, AssetType
 from apps.market.selectors import assets_saved_at, fx_pair_currencies, fx_pair_symbols
 from apps.portfolios.models import Portfolio, Position
 
 
-def portfolio_ids_holding(symbols: Iterable[str]) -> QuerySet[Position, int]:
-    """Portfolios with a position in any of the symbols, as a subquery."""
+def ids_in(ids: Iterable[int]) -> list[int] | RawSQL:
+    """Ids for an `__in` lookup: on PostgreSQL one array parameter. Listed one placeholder
+    each, 10,000 watched portfolio ids cost a tick 0.3 s of CPU (Django building them, psycopg
+    splitting them, PostgreSQL parsing them)."""
+    ids = list(ids)
+    if connections[router.db_for_read(Position)].vendor != "postgresql":
+        return ids
+    # No table named in it: it stays right inside a subquery Django relabels.
+    return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+
+
+def portfolio_ids_holding(
+    symbols: Iterable[str], *, among: Iterable[int] | None = None
+) -> QuerySet[Position, int]:
+    """Portfolios with a position in any of the symbols (of those `among`), as a subquery."""
     # Without order_by(), Position's default ordering (portfolio owner and name, asset symbol)
     # joins two tables into the SELECT DISTINCT: evaluated as a list, each id came once per
     # matching position.
-    return (
-        Position.objects.filter(asset__symbol__in=list(symbols))
-        .values_list("portfolio_id", flat=True)
-        .order_by()
-        .distinct()
-    )
+    holding = Position.objects.filter(asset__symbol__in=list(symbols))
+    return _among(holding, among).values_list("portfolio_id", flat=True).order_by().distinct()
 
 
-def portfolio_ids_affected(symbols: Iterable[str]) -> QuerySet[Position, int]:
-    """Portfolios whose value any of the symbols changes, as a subquery: those holding one,
-    and, for an FX pair among them, those holding an asset it may convert to their currency."""
+def portfolio_ids_affected(
+    symbols: Iterable[str], *, among: Iterable[int] | None = None
+) -> QuerySet[Position, int]:
+    """Portfolios whose value any of the symbols changes (of those `among`), as a subquery:
+    those holding one, and, for an FX pair among them, those holding an asset it may convert
+    to their currency. `among` (the watched portfolios, say) is one parameter however long."""
     symbols = list(symbols)
     currencies = fx_pair_currencies(symbols)
     if not currencies:
-        return portfolio_ids_holding(symbols)
+        return portfolio_ids_holding(symbols, among=among)
     converted = (
         Q(asset__currency__in=currencies) | Q(portfolio__base_currency__in=currencies)
     ) & ~Q(asset__currency=F("portfolio__base_currency"))
-    return (
-        Position.objects.filter(Q(asset__symbol__in=symbols) | converted)
-        .values_list("portfolio_id", flat=True)
-        .order_by()
-        .distinct()
-    )
+    affected = Position.objects.filter(Q(asset__symbol__in=symbols) | converted)
+    return _among(affected, among).values_list("portfolio_id", flat=True).order_by().distinct()
+
+
+def _among(positions: QuerySet[Position], among: Iterable[int] | None) -> QuerySet[Position]:
+    return positions if among is None else positions.filter(portfolio_id__in=ids_in(among))
 
 
 def portfolios_prices_saved_newest(portfolio_ids: Iterable[int]) -> dict[int, datetime]:

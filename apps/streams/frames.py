@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -32,8 +33,14 @@ class ServerType(StrEnum):
 
 def wire_time(moment: datetime | None = None) -> str:
     """ISO 8601 in UTC with a Z, milliseconds: 2024-01-15T10:30:00.123Z."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _wire_time_of(moment or datetime.now(UTC))
+
+
+# A tick's frames carry few distinct moments (quote times, one `as_of`) many times over: 120k
+# calls for ~500 moments when 10,000 watched portfolios are pushed.
+@lru_cache(maxsize=4096)
+def _wire_time_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _json_default(value: Any) -> Any:

@@ -31,7 +31,9 @@ class AssetUpdate:
     stale_reason: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# Not frozen: built 100,000 times a tick with 10,000 watched portfolios, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) made that 3.3x slower.
+@dataclass(slots=True, kw_only=True)
 class PositionFigures:
     """One position of a `portfolio_update`, as of the portfolio's `as_of`.
 
