@@ -4,39 +4,20 @@ A Redis list per symbol, newest first: one point per REALTIME_INTRADAY_STEP_SECO
 in the same step as the newest point replaces it, so the ring ends on the latest price and a
 fast feed never crowds the morning out of the bound), at most REALTIME_INTRADAY_POINTS (a day
 of one-minute steps by default), expiring two days after its last write. A point is stored as
-"<step>|<epoch seconds>:<price>"; the step prefix is what the replace compares.
+"<step>|<epoch seconds>:<price>" (config/redis_rings.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 
 from django.conf import settings
-from redis.commands.core import Script
 
 from apps.market.providers.base import Quote
 from config.redis_client import redis_client, redis_key
+from config.redis_rings import ring_push
 
 RING_EXPIRY_SECONDS = 2 * 86_400
-
-# KEYS[1] the ring; ARGV: the step's prefix ("<step>|"), the point, the bound, the expiry.
-_PUSH = """
-local head = redis.call('LINDEX', KEYS[1], 0)
-if head and string.sub(head, 1, #ARGV[1]) == ARGV[1] then
-  redis.call('LSET', KEYS[1], 0, ARGV[2])
-else
-  redis.call('LPUSH', KEYS[1], ARGV[2])
-  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-"""
-
-
-@cache
-def _push_script() -> Script:
-    """Run by its hash; redis-py loads it first when Redis does not know it (a restart)."""
-    return redis_client().register_script(_PUSH)
 
 
 def intraday_key(symbol: str) -> str:
@@ -48,15 +29,16 @@ def intraday_push(quotes: Sequence[Quote]) -> None:
     if not quotes:
         return
     step, bound = settings.REALTIME_INTRADAY_STEP_SECONDS, settings.REALTIME_INTRADAY_POINTS
-    script = _push_script()
     pipe = redis_client().pipeline(transaction=False)
     for quote in quotes:
         stamp = int(quote.quote_time.timestamp())
-        prefix = f"{stamp // step}|"
-        script(
-            keys=[intraday_key(quote.symbol)],
-            args=[prefix, f"{prefix}{stamp}:{quote.price}", bound, RING_EXPIRY_SECONDS],
-            client=pipe,
+        ring_push(
+            pipe,
+            key=intraday_key(quote.symbol),
+            step=stamp // step,
+            body=f"{stamp}:{quote.price}",
+            bound=bound,
+            expiry=RING_EXPIRY_SECONDS,
         )
     pipe.execute()
 

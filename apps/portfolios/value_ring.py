@@ -3,41 +3,26 @@
 A Redis list per portfolio, newest first, bounded by PORTFOLIO_INTRADAY_POINTS and expiring
 two days after its last write. One point per second at most: a valuation in the same second
 as the newest point replaces it (two batches of one tick revalue the same portfolio within
-moments), so a busy tick never crowds the older points out of the bound. The replace needs
-to read the head first, so it runs as a small script: one round trip for a whole batch.
+moments), so a busy tick never crowds the older points out of the bound (a ring of
+config/redis_rings.py, stepped by the second: "<second>|<figures as JSON>"), one round trip
+for a whole batch.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
-import redis
 from django.conf import settings
-from redis.client import Pipeline
 
 from apps.portfolios.valuation import Valuation
 from config.redis_client import redis_client, redis_key
+from config.redis_rings import ring_push
 
 RING_EXPIRY_SECONDS = 2 * 86_400
-
-# KEYS[1] the ring; ARGV: the point's second, the point, the bound, the expiry.
-_PUSH = """
-local head = redis.call('LINDEX', KEYS[1], 0)
-local stamp = ARGV[1] .. '|'
-if head and string.sub(head, 1, #stamp) == stamp then
-  redis.call('LSET', KEYS[1], 0, ARGV[2])
-else
-  redis.call('LPUSH', KEYS[1], ARGV[2])
-  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-"""
-_PUSH_SHA = hashlib.sha1(_PUSH.encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +48,12 @@ def value_ring_push(valuations: Sequence[Valuation]) -> None:
     """Keep each valuation as its portfolio's newest point (or replace one of the same second)."""
     if not valuations:
         return
-    client = redis_client()
-    try:
-        _push_pipeline(client, valuations).execute()
-    except redis.exceptions.NoScriptError:
-        # A Redis that never ran the script (or restarted since): load it, then once more.
-        client.script_load(_PUSH)
-        _push_pipeline(client, valuations).execute()
-
-
-def _push_pipeline(client: redis.Redis, valuations: Sequence[Valuation]) -> Pipeline:
-    # By its digest, not its text: a batch of 10,000 pushes would send the script each time.
-    bound, pipe = settings.PORTFOLIO_INTRADAY_POINTS, client.pipeline(transaction=False)
+    bound, pipe = settings.PORTFOLIO_INTRADAY_POINTS, redis_client().pipeline(transaction=False)
     for valuation in valuations:
         second = int(valuation.as_of.timestamp())
-        pipe.evalsha(_PUSH_SHA, 1, ring_key(valuation.portfolio_id), second,
-                     _encode(second, valuation), bound, RING_EXPIRY_SECONDS)  # fmt: skip
-    return pipe
+        ring_push(pipe, key=ring_key(valuation.portfolio_id), step=second,
+                  body=_encode(valuation), bound=bound, expiry=RING_EXPIRY_SECONDS)  # fmt: skip
+    pipe.execute()
 
 
 def value_ring_get(portfolio_id: int) -> list[RingPoint]:
@@ -94,14 +68,14 @@ def value_ring_get(portfolio_id: int) -> list[RingPoint]:
     return [by_second[second] for second in sorted(by_second)]
 
 
-def _encode(second: int, valuation: Valuation) -> str:
+def _encode(valuation: Valuation) -> str:
     figures = [
         _text(valuation.total_value),
         _text(valuation.cost_basis),
         valuation.base_currency,
         valuation.missing,
     ]
-    return f"{second}|{orjson.dumps(figures).decode()}"
+    return orjson.dumps(figures).decode()
 
 
 def _decode(item: str) -> tuple[int, RingPoint]:

@@ -4,17 +4,13 @@ and its firings reach the owner's group (and only theirs) once committed."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from itertools import product
 from typing import Any
 
-import orjson
 import pytest
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
@@ -30,6 +26,7 @@ from apps.market.models import Asset
 from apps.portfolios.models import Portfolio, Position
 from apps.portfolios.services import portfolios_revalue
 from apps.streams.groups import user_group
+from tests.channel_layer import frames_heard
 from tests.factories import asset_priced, portfolio_create, position_create, user_create
 
 pytestmark = pytest.mark.django_db
@@ -215,29 +212,6 @@ def test_the_set_query_decides_as_the_python_rules_do(owner: User) -> None:
 
 
 # --- pushing -------------------------------------------------------------------------------
-
-
-def frames_heard(groups: list[str], publish: Callable[[], None]) -> dict[str, list[dict]]:
-    """What the real channel layer delivers to each group while `publish` runs."""
-
-    async def listen() -> dict[str, list[dict]]:
-        layer = get_channel_layer()
-        channels = {group: await layer.new_channel() for group in groups}
-        for group, channel in channels.items():
-            await layer.group_add(group, channel)
-        await asyncio.to_thread(publish)
-        heard: dict[str, list[dict]] = {group: [] for group in groups}
-        for group, channel in channels.items():
-            while True:
-                try:
-                    event = await asyncio.wait_for(layer.receive(channel), 0.5)
-                except TimeoutError:
-                    break
-                heard[group].append(orjson.loads(event["text"]))
-            await layer.group_discard(group, channel)
-        return heard
-
-    return asyncio.run(listen())
 
 
 def test_a_firing_reaches_its_owners_group_only_after_commit(

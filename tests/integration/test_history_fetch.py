@@ -4,18 +4,15 @@ stand-in, reached by yfinance's own code over HTTP)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -38,6 +35,7 @@ from apps.market.providers.yahoo import YahooProvider, yfinance_prepare
 from apps.market.requests import price_history_request
 from apps.streams.groups import user_group
 from config.redis_client import redis_client, redis_key
+from tests.channel_layer import frames_heard
 from tests.factories import asset_priced, user_create
 from tests.standins.yahoo import Scenario, YahooStandin, yahoo_standin
 from workers.history_tasks import fetch_price_history
@@ -112,29 +110,6 @@ def aapl() -> Asset:
 @pytest.fixture
 def owner() -> User:
     return user_create()
-
-
-def frames_heard(groups: list[str], publish: Callable[[], object]) -> dict[str, list[dict]]:
-    """What the real channel layer delivers to each group while `publish` runs."""
-
-    async def listen() -> dict[str, list[dict]]:
-        layer = get_channel_layer()
-        channels = {group: await layer.new_channel() for group in groups}
-        for group, channel in channels.items():
-            await layer.group_add(group, channel)
-        await asyncio.to_thread(publish)
-        heard: dict[str, list[dict]] = {group: [] for group in groups}
-        for group, channel in channels.items():
-            while True:
-                try:
-                    event = await asyncio.wait_for(layer.receive(channel), 0.5)
-                except TimeoutError:
-                    break
-                heard[group].append(orjson.loads(event["text"]))
-            await layer.group_discard(group, channel)
-        return heard
-
-    return asyncio.run(listen())
 
 
 def fetch_and_hear(
