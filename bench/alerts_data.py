@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 from django.contrib.auth import get_user_model
@@ -21,6 +20,7 @@ from psycopg import sql
 
 from apps.alerts.models import Alert
 from apps.market.models import Asset
+from bench.revaluation_data import table_copy
 
 PRICE_PLACES = Decimal("0.0001")
 THRESHOLD_PLACES = Decimal("0.00000001")
@@ -65,20 +65,11 @@ def data_load(database_url: str, shape: Shape, quotes: Sequence[Quote]) -> None:
     with psycopg.connect(database_url) as pg, pg.cursor() as cursor:
         names = sql.SQL(", ").join(map(sql.Identifier, tables))
         cursor.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(names))
-        _copy(cursor, user_table, USER_COLUMNS, _users(shape, now))
-        _copy(cursor, Asset._meta.db_table, ASSET_COLUMNS, _assets(quotes, now))
-        _copy(cursor, Alert._meta.db_table, ALERT_COLUMNS, _alerts(shape, quotes, now))
+        table_copy(cursor, user_table, USER_COLUMNS, _users(shape, now))
+        table_copy(cursor, Asset._meta.db_table, ASSET_COLUMNS, _assets(quotes, now))
+        table_copy(cursor, Alert._meta.db_table, ALERT_COLUMNS, _alerts(shape, quotes, now))
     with psycopg.connect(database_url, autocommit=True) as pg:
         pg.execute(sql.SQL("VACUUM ANALYZE {}").format(names))
-
-
-def _copy(cursor: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterator) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 USER_COLUMNS = [

@@ -120,10 +120,11 @@ def _load(database_url: str, shape: Shape) -> None:
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
         names = sql.SQL(", ").join(map(sql.Identifier, _tables()))
         cursor.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(names))
-        _copy(cursor, get_user_model()._meta.db_table, USER_COLUMNS, _users(shape, now))
-        _copy(cursor, Asset._meta.db_table, ASSET_COLUMNS, _assets(assets, now))
-        _copy(cursor, Portfolio._meta.db_table, PORTFOLIO_COLUMNS, _portfolios(shape, now))
-        _copy(cursor, Position._meta.db_table, POSITION_COLUMNS, _positions(shape, assets, now))
+        table_copy(cursor, get_user_model()._meta.db_table, USER_COLUMNS, _users(shape, now))
+        table_copy(cursor, Asset._meta.db_table, ASSET_COLUMNS, _assets(assets, now))
+        table_copy(cursor, Portfolio._meta.db_table, PORTFOLIO_COLUMNS, _portfolios(shape, now))
+        positions = _positions(shape, assets, now)
+        table_copy(cursor, Position._meta.db_table, POSITION_COLUMNS, positions)
         for table in _tables():
             cursor.execute(
                 sql.SQL(
@@ -139,7 +140,7 @@ def _load(database_url: str, shape: Shape) -> None:
         connection.execute(sql.SQL("VACUUM ANALYZE {}").format(names))
 
 
-def _copy(
+def table_copy(
     cursor: psycopg.Cursor[Any],
     table: str,
     columns: Sequence[str],
