@@ -92,7 +92,7 @@ class FanoutHub:
         Raises what the layer raises (Redis down): then nothing is joined.
         """
         # Marked first: a detach while the join waits on Redis then leaves after it.
-        outlet.groups.add(group)
+        outlet.groups[group] = None
         try:
             async with self._turn(group):
                 watchers = self.members.get(group)
@@ -101,7 +101,7 @@ class FanoutHub:
                     watchers = self.members[group] = set()
                 watchers.add(outlet)
         except BaseException:
-            outlet.groups.discard(group)
+            outlet.groups.pop(group, None)
             raise
 
     def remember(self, group: str, text: str | None) -> None:
@@ -115,7 +115,7 @@ class FanoutHub:
         The local routing is what the socket sees. If the layer cannot leave the group now,
         the process stays subscribed in Redis and the layer drops what arrives for it.
         """
-        outlet.groups.discard(group)
+        outlet.groups.pop(group, None)
         outlet.pending.pop(group, None)
         outlet.batch.pop(group, None)
         if group not in self.members and group not in self._turns:
