@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('market', '0003_refresh_prices_schedule'),
-        ('portfolios', '0004_record_values_schedule'),
+        ('portfolios', '0002_watchlist'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
