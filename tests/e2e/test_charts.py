@@ -13,12 +13,14 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.urls import reverse
 
 from apps.market.intraday import intraday_push
@@ -381,6 +383,7 @@ def test_the_performance_chart_draws_an_incomplete_day_as_such_and_never_as_zero
 
 
 def test_screenshots_of_the_charts(demo_stack: LiveServer, browser: Any, tmp_path: Path) -> None:
+    db(lambda: call_command("seed_demo", stdout=StringIO()))  # with its year of history
     demo = db(lambda: User.objects.get(username="demo"))
     symbols = db(lambda: list(Asset.objects.values_list("symbol", flat=True)))
     ring_fill(symbols, count=settings.REALTIME_INTRADAY_POINTS, step_seconds=45)

@@ -48,7 +48,8 @@ def demo_stack(web_server: LiveServer, celery_worker_process: RunningProcess) ->
     from apps.market.models import Asset
     from workers.tasks import refresh_prices
 
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    # No year of history: a few seconds per test, and only the charts' screenshots want it.
+    call_command("seed_demo", history_days=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     refresh_prices.delay().get(timeout=30)
     from tests.conftest import wait_until
 
