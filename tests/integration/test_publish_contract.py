@@ -111,8 +111,11 @@ def test_the_configured_wire_is_the_settings_layer() -> None:
 
 def test_another_channel_layer_is_refused_by_name(settings: Settings) -> None:
     """Its messages travel another way: a pipelined PUBLISH would reach nobody, silently."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    with pytest.raises(ImproperlyConfigured, match="InMemoryChannelLayer"):
+    core = "channels_redis.core.RedisChannelLayer"  # lists and BZPOPMIN, not pub/sub
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": core, "CONFIG": {"hosts": [settings.REDIS_URL]}}
+    }
+    with pytest.raises(ImproperlyConfigured, match=f"found '{core}'"):
         frames_publish_rollback_unsafe(_frames([asset_group("AAPL")]))
 
 

@@ -84,29 +84,15 @@ class ProviderChain:
             covered = [symbol for symbol in remaining if provider.covers(symbol)]
             if not covered:
                 continue
-            if deadline is not None and deadline.passed:
-                reason = "not asked: the batch's deadline has passed"
-                self._fail(result, covered, provider.name, reason, FailureKind.OUT_OF_TIME)
-                continue
-            if self.breaker.is_open(provider.name):
-                self._fail(
-                    result,
-                    covered,
-                    provider.name,
-                    "skipped: circuit open",
-                    FailureKind.SOURCE_ERROR,
-                )
+            if closed := self._closed(provider, deadline, "batch"):
+                self._fail(result, covered, provider.name, *closed)
                 continue
             with deadline_scope(deadline):
                 answered = self._ask(provider, covered, result, lookup=lookup)
             remaining = [symbol for symbol in remaining if symbol not in answered]
             if not remaining:
                 break
-        for symbol in remaining:
-            if symbol not in result.failures:
-                self._fail(
-                    result, [symbol], "chain", "no source covers it", FailureKind.UNSUPPORTED
-                )
+        self._uncovered(result, remaining)
         return result
 
     def history(
@@ -121,22 +107,32 @@ class ProviderChain:
             covered = [symbol for symbol in remaining if provider.covers(symbol)]
             if not covered:
                 continue
-            if deadline is not None and deadline.passed:
-                reason = "not asked: the fetch's deadline has passed"
-                self._fail(result, covered, provider.name, reason, FailureKind.OUT_OF_TIME)
-            elif self.breaker.is_open(provider.name):
-                reason = "skipped: circuit open"
-                self._fail(result, covered, provider.name, reason, FailureKind.SOURCE_ERROR)
+            if closed := self._closed(provider, deadline, "fetch"):
+                self._fail(result, covered, provider.name, *closed)
             else:
                 with deadline_scope(deadline):
                     self._ask_history(provider, covered, days, result)
                 remaining = [symbol for symbol in remaining if symbol not in result.bars]
+        self._uncovered(result, remaining)
+        return result
+
+    def _closed(
+        self, provider: PriceProvider, deadline: Deadline | None, what: str
+    ) -> tuple[str, FailureKind] | None:
+        """Why `provider` is not asked now (its reason and kind), or None when it may be."""
+        if deadline is not None and deadline.passed:
+            return f"not asked: the {what}'s deadline has passed", FailureKind.OUT_OF_TIME
+        if self.breaker.is_open(provider.name):
+            return "skipped: circuit open", FailureKind.SOURCE_ERROR
+        return None
+
+    def _uncovered(self, result: ChainResult | HistoryResult, remaining: list[str]) -> None:
+        """The symbols no source answered nor failed: none covers them."""
         for symbol in remaining:
             if symbol not in result.failures:
                 self._fail(
                     result, [symbol], "chain", "no source covers it", FailureKind.UNSUPPORTED
                 )
-        return result
 
     def _ask_history(
         self, provider: PriceProvider, symbols: list[str], days: int, result: HistoryResult
