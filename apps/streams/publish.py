@@ -33,19 +33,13 @@ from redis.retry import Retry
 
 from apps.streams.groups import GroupFrame, group_carries_events, group_event
 from apps.streams.layer_wire import LayerWire, layer_wire
-from apps.streams.snapshots import snapshot_key
+from apps.streams.snapshots import snapshots_queue
 from config.redis_client import SOCKET_OPTIONS, redis_key
 
 logger = logging.getLogger("personal_finance.realtime.publish")
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
 PUBLISH_TIMEOUT_PER_FRAME = 0.002  # about fifty times what a frame costs when Redis is well
-# Redis has no multi-key SET with an expiry, and a SET command per key costs redis-py more than
-# the rest of a publish (10.5 ms against 2.2 ms for one script, 500 snapshots, measured).
-SNAPSHOTS_SET = (
-    "for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i + 1], 'EX', ARGV[1]) end"
-)
-SNAPSHOTS_PER_SCRIPT = 1_000  # a script holds Redis while it runs: keep each one short
 
 
 def publish_timeout(frames: int, *, servers: int = 1) -> float:
@@ -97,11 +91,7 @@ def server_batch_pipeline(url: str, batch: ServerBatch) -> Pipeline:
     """The snapshots first (a subscriber that hears a frame and reads one finds it), then the
     frames, unsent."""
     pipe = publish_client(url).pipeline(transaction=False)
-    for start in range(0, len(batch.snapshots), SNAPSHOTS_PER_SCRIPT):
-        chunk = batch.snapshots[start : start + SNAPSHOTS_PER_SCRIPT]
-        keys = [snapshot_key(group) for group, _ in chunk]
-        texts = [text for _, text in chunk]
-        pipe.eval(SNAPSHOTS_SET, len(keys), *keys, settings.REALTIME_CACHE_TIMEOUT, *texts)
+    snapshots_queue(pipe, batch.snapshots)
     for channel, payload in batch.messages:
         pipe.publish(channel, payload)
     return pipe

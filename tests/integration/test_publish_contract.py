@@ -35,12 +35,13 @@ from apps.streams.layer_wire import (
     layer_wire,
     shard_index,
 )
-from apps.streams.publish import (
+from apps.streams.publish import frames_publish_rollback_unsafe, publish_client
+from apps.streams.snapshots import (
     SNAPSHOTS_PER_SCRIPT,
-    frames_publish_rollback_unsafe,
-    publish_client,
+    snapshot_get,
+    snapshot_key,
+    snapshots_missing,
 )
-from apps.streams.snapshots import snapshot_get, snapshot_key, snapshots_missing
 from config.devstack.redis_local import LocalRedis, redis_server_binary
 from config.redis_client import redis_client, redis_key
 from tests.conftest import ROOT, free_port, wait_until
